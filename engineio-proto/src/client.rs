@@ -1,0 +1,7 @@
+//! placeholder
+/// placeholder
+#[derive(Debug)]
+pub struct ClientSession;
+/// placeholder
+#[derive(Debug)]
+pub enum ClientEvent {}

@@ -1,0 +1,281 @@
+//! The handshake: the `open` packet's JSON, session ids and request query
+//! parameters.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::packet::Text;
+use crate::DecodeError;
+
+/// The JSON object carried by the `open` packet.
+///
+/// Field names and order follow the reference server:
+/// `{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenData {
+    /// The session id.
+    pub sid: String,
+    /// Transports the client may upgrade to (`["websocket"]` on polling).
+    pub upgrades: Vec<String>,
+    /// Milliseconds between server pings.
+    pub ping_interval: u64,
+    /// Milliseconds the server waits for a pong.
+    pub ping_timeout: u64,
+    /// Largest payload, in bytes, the server accepts.
+    pub max_payload: u64,
+}
+
+impl OpenData {
+    /// Serialises to the `open` packet's JSON text.
+    pub fn to_text(&self) -> Text {
+        Text::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// Parses an `open` packet's JSON text.
+    pub fn parse(text: &str) -> Result<Self, DecodeError> {
+        serde_json::from_str(text).map_err(|_| DecodeError::InvalidHandshake)
+    }
+
+    /// The ping interval as a duration.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval)
+    }
+
+    /// The ping timeout as a duration.
+    pub fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.ping_timeout)
+    }
+}
+
+/// A session id: 20 URL-safe base64 characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sid([u8; Sid::LEN]);
+
+impl Sid {
+    /// Length of a sid in characters.
+    pub const LEN: usize = 20;
+    /// Random bytes a sid is made of (15 bytes → 20 base64 characters).
+    pub const RANDOM_BYTES: usize = 15;
+
+    /// Builds a sid from 15 bytes, which the caller draws from a CSPRNG
+    /// (the core does no IO, so it takes the randomness as input).
+    ///
+    /// ```
+    /// use engineio_proto::Sid;
+    /// let sid = Sid::from_random([0xfb; 15]);
+    /// assert_eq!(sid.as_str(), "-_v7-_v7-_v7-_v7-_v7");
+    /// ```
+    pub fn from_random(bytes: [u8; Self::RANDOM_BYTES]) -> Self {
+        let mut out = [0u8; Self::LEN];
+        // 15 bytes always encode to exactly 20 characters.
+        let n = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut out)
+            .unwrap_or_default();
+        debug_assert_eq!(n, Self::LEN);
+        Sid(out)
+    }
+
+    /// Parses a sid received from a peer: exactly 20 URL-safe base64
+    /// characters. Anything else cannot be one of our sessions.
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != Self::LEN
+            || !b
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+        {
+            return None;
+        }
+        let mut out = [0u8; Self::LEN];
+        out.copy_from_slice(b);
+        Some(Sid(out))
+    }
+
+    /// The sid as text.
+    pub fn as_str(&self) -> &str {
+        // Always ASCII by construction.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sid({})", self.as_str())
+    }
+}
+
+impl std::str::FromStr for Sid {
+    type Err = DecodeError;
+    fn from_str(s: &str) -> Result<Self, DecodeError> {
+        Sid::parse(s).ok_or(DecodeError::InvalidSid)
+    }
+}
+
+/// A transport name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The query-string name: `polling` or `websocket`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+
+    /// Parses a query-string name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "polling" => Some(TransportKind::Polling),
+            "websocket" => Some(TransportKind::WebSocket),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The Engine.IO parameters of a request's query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineQuery {
+    /// `EIO`: the protocol version, as sent.
+    pub eio: Option<String>,
+    /// `transport`, as sent.
+    pub transport: Option<String>,
+    /// `sid`, as sent.
+    pub sid: Option<String>,
+    /// `j`: JSONP index, as sent.
+    pub jsonp: Option<String>,
+}
+
+impl EngineQuery {
+    /// Extracts the Engine.IO parameters from a raw query string
+    /// (without the `?`). Unknown parameters are ignored; the first occurrence
+    /// of a parameter wins; values are percent-decoded.
+    ///
+    /// ```
+    /// use engineio_proto::handshake::EngineQuery;
+    /// let q = EngineQuery::parse("EIO=4&transport=polling&t=Nx1");
+    /// assert_eq!(q.eio.as_deref(), Some("4"));
+    /// assert_eq!(q.transport.as_deref(), Some("polling"));
+    /// assert_eq!(q.sid, None);
+    /// ```
+    pub fn parse(query: &str) -> Self {
+        let mut q = EngineQuery::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match k {
+                "EIO" => &mut q.eio,
+                "transport" => &mut q.transport,
+                "sid" => &mut q.sid,
+                "j" => &mut q.jsonp,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(percent_decode(v));
+            }
+        }
+        q
+    }
+}
+
+/// Percent-decodes a query value (`+` stays `+`, as in engine.io); invalid
+/// escapes are kept verbatim and invalid UTF-8 is replaced.
+pub fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn open_json_matches_reference_order() {
+        let o = OpenData {
+            sid: "lv_VI97HAXpY6yYWAAAC".into(),
+            upgrades: vec!["websocket".into()],
+            ping_interval: 25000,
+            ping_timeout: 20000,
+            max_payload: 1000000,
+        };
+        assert_eq!(
+            o.to_text(),
+            r#"{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
+        );
+        assert_eq!(OpenData::parse(&o.to_text()).unwrap(), o);
+        assert_eq!(OpenData::parse("{}"), Err(DecodeError::InvalidHandshake));
+    }
+
+    #[test]
+    fn sid_parse() {
+        assert!(Sid::parse("lv_VI97HAXpY6yYWAAAC").is_some());
+        assert!(Sid::parse("short").is_none());
+        assert!(Sid::parse("lv_VI97HAXpY6yYWAAA+").is_none());
+        assert!(Sid::parse("lv_VI97HAXpY6yYWAAAC1").is_none());
+    }
+
+    #[test]
+    fn query_parse() {
+        let q = EngineQuery::parse("EIO=4&transport=websocket&sid=a%2Db&sid=ignored&j=0");
+        assert_eq!(q.sid.as_deref(), Some("a-b"));
+        assert_eq!(q.jsonp.as_deref(), Some("0"));
+        assert_eq!(EngineQuery::parse(""), EngineQuery::default());
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%41%zz"), "A%zz");
+    }
+
+    proptest! {
+        #[test]
+        fn sid_roundtrip(bytes in proptest::array::uniform15(any::<u8>())) {
+            let sid = Sid::from_random(bytes);
+            prop_assert_eq!(sid.as_str().len(), Sid::LEN);
+            prop_assert_eq!(Sid::parse(sid.as_str()), Some(sid));
+        }
+
+        #[test]
+        fn query_parse_never_panics(s in ".{0,200}") {
+            let _ = EngineQuery::parse(&s);
+        }
+    }
+}

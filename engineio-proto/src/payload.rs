@@ -1,0 +1,222 @@
+//! Engine.IO v4 polling payloads: several packets in one HTTP body.
+//!
+//! Packets are joined with the record separator `\x1e`; a binary message is
+//! written as `b` followed by its standard base64 (no type digit). This module
+//! is pure: it never allocates more than the input justifies and refuses input
+//! above a caller-given byte limit.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::packet::{Data, Packet};
+use crate::DecodeError;
+
+/// The v4 packet separator in polling payloads.
+pub const SEPARATOR: u8 = 0x1e;
+
+pub(crate) fn encode_base64_segment(b: &[u8], out: &mut BytesMut) {
+    let start = out.len();
+    let n = base64::encoded_len(b.len(), true).unwrap_or(0);
+    out.reserve(1 + n);
+    out.put_u8(b'b');
+    out.resize(start + 1 + n, 0);
+    let written = STANDARD
+        .encode_slice(b, &mut out[start + 1..])
+        .unwrap_or_default();
+    out.truncate(start + 1 + written);
+}
+
+/// Bytes that `packet` occupies in a v4 polling payload, separator excluded.
+pub fn encoded_len(packet: &Packet) -> usize {
+    match packet {
+        Packet::Message(Data::Binary(b)) => 1 + base64::encoded_len(b.len(), true).unwrap_or(0),
+        other => other.text_len(),
+    }
+}
+
+/// Encodes packets into one v4 polling payload.
+///
+/// ```
+/// use engineio_proto::{payload, Packet};
+/// let body = payload::encode(&[Packet::text("hello"), Packet::ping(), Packet::binary(vec![1u8, 2, 3, 4])]);
+/// assert_eq!(&body[..], b"4hello\x1e2\x1ebAQIDBA==");
+/// ```
+pub fn encode<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_into(packets, &mut out);
+    out.freeze()
+}
+
+/// Like [`encode`], appending to `out`.
+pub fn encode_into<'a>(packets: impl IntoIterator<Item = &'a Packet>, out: &mut BytesMut) {
+    for (i, p) in packets.into_iter().enumerate() {
+        if i > 0 {
+            out.put_u8(SEPARATOR);
+        }
+        p.encode_text(out);
+    }
+}
+
+/// Decodes a v4 polling payload.
+///
+/// `max_len` bounds the body size in bytes (the server's
+/// `max_http_buffer_size`); a longer body is refused with
+/// [`DecodeError::TooLong`] before any work is done. Every packet must be
+/// valid: one bad segment rejects the whole payload, so a caller never acts
+/// on half of a malformed body.
+///
+/// ```
+/// use engineio_proto::{payload, Packet};
+/// let packets = payload::decode(bytes::Bytes::from_static(b"4hello\x1e4world"), 1_000).unwrap();
+/// assert_eq!(packets, vec![Packet::text("hello"), Packet::text("world")]);
+/// assert!(payload::decode(bytes::Bytes::from_static(b"abc"), 1_000).is_err());
+/// ```
+pub fn decode(body: Bytes, max_len: usize) -> Result<Vec<Packet>, DecodeError> {
+    if body.len() > max_len {
+        return Err(DecodeError::TooLong {
+            len: body.len(),
+            max: max_len,
+        });
+    }
+    if body.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let mut packets = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = body[start..]
+            .iter()
+            .position(|&b| b == SEPARATOR)
+            .map_or(body.len(), |i| start + i);
+        packets.push(decode_segment(body.slice(start..end))?);
+        if end == body.len() {
+            break;
+        }
+        start = end + 1;
+    }
+    Ok(packets)
+}
+
+/// Decodes one segment of a v4 payload (a text packet or `b<base64>`).
+pub fn decode_segment(seg: Bytes) -> Result<Packet, DecodeError> {
+    if seg.first() == Some(&b'b') {
+        let raw = STANDARD
+            .decode(&seg[1..])
+            .map_err(|_| DecodeError::InvalidBase64)?;
+        return Ok(Packet::Message(Data::Binary(Bytes::from(raw))));
+    }
+    Packet::decode_text(seg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Text;
+    use proptest::prelude::*;
+
+    #[test]
+    fn spec_payloads() {
+        let p = decode(Bytes::from_static(b"4hello\x1e2\x1e4world"), 100).unwrap();
+        assert_eq!(p, vec![Packet::text("hello"), Packet::ping(), Packet::text("world")]);
+        let p = decode(Bytes::from_static(b"4hello\x1ebAQIDBA=="), 100).unwrap();
+        assert_eq!(p, vec![Packet::text("hello"), Packet::binary(vec![1u8, 2, 3, 4])]);
+        assert_eq!(
+            &encode(&[Packet::text("hello"), Packet::binary(vec![1u8, 2, 3, 4])])[..],
+            b"4hello\x1ebAQIDBA=="
+        );
+        assert_eq!(&encode(&[Packet::Noop])[..], b"6");
+        assert_eq!(&encode(&[])[..], b"");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(decode(Bytes::new(), 10), Err(DecodeError::Empty));
+        assert_eq!(
+            decode(Bytes::from_static(b"4hello"), 5),
+            Err(DecodeError::TooLong { len: 6, max: 5 })
+        );
+        assert_eq!(
+            decode(Bytes::from_static(b"abc"), 10),
+            Err(DecodeError::UnknownPacketType(b'a'))
+        );
+        assert_eq!(
+            decode(Bytes::from_static(b"4a\x1e\x1e4b"), 10),
+            Err(DecodeError::Empty)
+        );
+        assert_eq!(
+            decode(Bytes::from_static(b"b!!"), 10),
+            Err(DecodeError::InvalidBase64)
+        );
+        assert_eq!(
+            decode(Bytes::from_static(b"4ok\x1e4\xff"), 10),
+            Err(DecodeError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn limit_is_inclusive() {
+        assert!(decode(Bytes::from_static(b"4hello"), 6).is_ok());
+    }
+
+    #[test]
+    fn encoded_len_matches() {
+        for p in [
+            Packet::text("h€llo"),
+            Packet::binary(vec![0u8; 7]),
+            Packet::Close,
+            Packet::Ping(Text::from("probe")),
+        ] {
+            assert_eq!(encoded_len(&p), encode(std::slice::from_ref(&p)).len());
+        }
+    }
+
+    fn arb_packet() -> impl Strategy<Value = Packet> {
+        // Text payload data may hold any char but the separator.
+        let text = "[^\u{1e}]{0,40}";
+        prop_oneof![
+            text.prop_map(|s: String| Packet::Open(Text::from(s))),
+            Just(Packet::Close),
+            text.prop_map(|s: String| Packet::Ping(Text::from(s))),
+            text.prop_map(|s: String| Packet::Pong(Text::from(s))),
+            text.prop_map(Packet::text),
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(Packet::binary),
+            Just(Packet::Upgrade),
+            Just(Packet::Noop),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn payload_roundtrip(packets in proptest::collection::vec(arb_packet(), 1..12)) {
+            let body = encode(&packets);
+            let back = decode(body.clone(), body.len()).unwrap();
+            prop_assert_eq!(back, packets);
+        }
+
+        #[test]
+        fn packet_text_roundtrip(p in arb_packet()) {
+            let mut out = BytesMut::new();
+            p.encode_text(&mut out);
+            prop_assert_eq!(decode_segment(out.freeze()).unwrap(), p);
+        }
+
+        #[test]
+        fn ws_frame_roundtrip(p in arb_packet()) {
+            let (bin, bytes) = p.to_ws_frame();
+            let back = if bin { Packet::decode_binary_frame(bytes) } else { Packet::decode_text(bytes).unwrap() };
+            prop_assert_eq!(back, p);
+        }
+
+        #[test]
+        fn decode_arbitrary_bytes_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..600) {
+            let _ = decode(Bytes::from(body.clone()), max);
+            let _ = Packet::decode_text(Bytes::from(body));
+        }
+
+        #[test]
+        fn decode_separator_heavy_input_never_panics(body in proptest::collection::vec(prop_oneof![Just(0x1eu8), Just(b'b'), Just(b'4'), Just(b'='), any::<u8>()], 0..256)) {
+            let _ = decode(Bytes::from(body), 1000);
+        }
+    }
+}

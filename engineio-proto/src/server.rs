@@ -1,0 +1,7 @@
+//! placeholder
+/// placeholder
+#[derive(Debug)]
+pub struct ServerSession;
+/// placeholder
+#[derive(Debug)]
+pub enum ServerEvent {}

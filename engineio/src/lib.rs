@@ -1,0 +1,5 @@
+//! Engine.IO v4 server and clients on tokio, hyper and tower.
+//!
+//! The protocol logic lives in [`engineio_proto`]; this crate holds the IO drivers.
+
+pub use engineio_proto as proto;
