@@ -1,7 +1,389 @@
-//! placeholder
-/// placeholder
+//! The client side of one Engine.IO session, as a state machine.
+//!
+//! [`ClientSession`] parses the handshake, answers pings, detects a silent
+//! server (no ping within `pingInterval + pingTimeout`), runs the upgrade
+//! probe, batches polling payloads within the server's `maxPayload`, and
+//! closes. Like the server side it does no IO and reads no clock.
+//!
+//! # Driving a session
+//!
+//! Inputs: [`ClientSession::handle_packet`] for every packet received (the
+//! packets of a polling GET payload, or WebSocket frames);
+//! [`ClientSession::handle_timeout`]; [`ClientSession::send`] and
+//! [`ClientSession::close`] from the application;
+//! [`ClientSession::handle_transport_error`] when a request or socket fails;
+//! the upgrade calls [`ClientSession::begin_upgrade`],
+//! [`ClientSession::handle_probe_packet`] and
+//! [`ClientSession::complete_upgrade`].
+//!
+//! Outputs, polled after every input: [`ClientSession::poll_transmit`]
+//! (WebSocket) or [`ClientSession::poll_payload`] (polling POST bodies);
+//! [`ClientSession::poll_event`]; [`ClientSession::poll_timeout`].
+//!
+//! # The upgrade, step by step
+//! 1. connected on polling, [`ClientSession::wants_upgrade`] is true: the
+//!    driver opens a WebSocket with the sid and sends
+//!    [`ClientSession::begin_upgrade`]'s packet (`2probe`);
+//! 2. the WebSocket's first packet goes to
+//!    [`ClientSession::handle_probe_packet`]: `3probe` pauses polling
+//!    (`poll_payload` returns nothing), anything else aborts;
+//! 3. once its in-flight GET and POST have finished, the driver calls
+//!    [`ClientSession::complete_upgrade`] and sends the returned `5`; from
+//!    then on everything queued goes out by `poll_transmit`.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use engineio_proto::{ClientEvent, ClientSession, ClientConfig, Packet, TransportKind};
+//!
+//! let now = Instant::now();
+//! let mut c = ClientSession::new(TransportKind::Polling, ClientConfig::default());
+//! let open = r#"{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+//! c.handle_packet(now, Packet::Open(open.into()));
+//! assert!(matches!(c.poll_event(), Some(ClientEvent::Connected(_))));
+//! c.handle_packet(now, Packet::ping());
+//! assert_eq!(c.poll_payload(), Some(vec![Packet::pong()]));
+//! assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(45)));
+//! ```
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::config::ClientConfig;
+use crate::handshake::{OpenData, TransportKind};
+use crate::packet::{Data, Packet, Text, PROBE};
+use crate::timer::{Timer, TimerTable};
+use crate::{payload, DisconnectReason};
+
+/// What the application learns from a client session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The handshake completed.
+    Connected(OpenData),
+    /// A message from the server.
+    Message(Data),
+    /// The session now runs on WebSocket.
+    Upgraded,
+    /// The upgrade failed; the session stays on polling. The driver closes
+    /// the probing WebSocket.
+    UpgradeFailed,
+    /// The session is over. Always the last event.
+    Closed(DisconnectReason),
+}
+
+/// Why a client operation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientSessionError {
+    /// The session is not connected (handshake not done, or closed).
+    #[error("not connected")]
+    NotConnected,
+}
+
+/// The result of a packet received on the probing WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientProbe {
+    /// `3probe` arrived: polling is paused; call
+    /// [`ClientSession::complete_upgrade`] once no polling request is in
+    /// flight.
+    Pause,
+    /// The probe failed; close the probing WebSocket.
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Handshaking,
+    Open,
+    /// `close` is queued; the session ends once it is sent.
+    Closing,
+    Closed(DisconnectReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upgrade {
+    NotTried,
+    Probing,
+    Paused,
+    Finished,
+}
+
+/// The client side of one session. See the [module docs](self).
 #[derive(Debug)]
-pub struct ClientSession;
-/// placeholder
-#[derive(Debug)]
-pub enum ClientEvent {}
+pub struct ClientSession {
+    config: ClientConfig,
+    state: State,
+    transport: TransportKind,
+    upgrade: Upgrade,
+    open: Option<OpenData>,
+    queue: VecDeque<Packet>,
+    events: VecDeque<ClientEvent>,
+    timers: TimerTable,
+}
+
+impl ClientSession {
+    /// A session whose handshake request goes out on `transport`.
+    pub fn new(transport: TransportKind, config: ClientConfig) -> Self {
+        ClientSession {
+            config,
+            state: State::Handshaking,
+            transport,
+            upgrade: Upgrade::NotTried,
+            open: None,
+            queue: VecDeque::new(),
+            events: VecDeque::new(),
+            timers: TimerTable::default(),
+        }
+    }
+
+    /// The active transport.
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// The handshake data, once connected.
+    pub fn open_data(&self) -> Option<&OpenData> {
+        self.open.as_ref()
+    }
+
+    /// The session id, once connected.
+    pub fn sid(&self) -> Option<&str> {
+        self.open.as_ref().map(|o| o.sid.as_str())
+    }
+
+    /// Whether the handshake is done and the session not closing or closed.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    /// Whether the driver should start the upgrade now: connected on
+    /// polling, the server offers `websocket`, upgrades are enabled and not
+    /// yet tried.
+    pub fn wants_upgrade(&self) -> bool {
+        self.state == State::Open
+            && self.config.upgrade
+            && self.transport == TransportKind::Polling
+            && self.upgrade == Upgrade::NotTried
+            && self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.upgrades.iter().any(|u| u == "websocket"))
+    }
+
+    /// Whether polling is paused for an upgrade (no payload will be
+    /// produced; the driver should let in-flight requests finish).
+    pub fn is_polling_paused(&self) -> bool {
+        self.upgrade == Upgrade::Paused
+    }
+
+    /// Queues a message for the server.
+    pub fn send(&mut self, data: Data) -> Result<(), ClientSessionError> {
+        if self.state != State::Open {
+            return Err(ClientSessionError::NotConnected);
+        }
+        self.queue.push_back(Packet::Message(data));
+        Ok(())
+    }
+
+    /// Closes the session: queued packets are sent, then `close`; the
+    /// session ends with [`DisconnectReason::ClientDisconnect`] once `close`
+    /// has been handed to the driver. Before the handshake completes it ends
+    /// at once.
+    pub fn close(&mut self) {
+        match self.state {
+            State::Open => {
+                if matches!(self.upgrade, Upgrade::Probing | Upgrade::Paused) {
+                    self.fail_upgrade();
+                }
+                self.queue.push_back(Packet::Close);
+                self.state = State::Closing;
+                self.timers.stop_all();
+            }
+            State::Handshaking => self.finish(DisconnectReason::ClientDisconnect),
+            State::Closing | State::Closed(_) => {}
+        }
+    }
+
+    /// A packet from the server on the active transport.
+    pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        match self.state {
+            State::Handshaking => match packet {
+                Packet::Open(text) => match OpenData::parse(&text) {
+                    Ok(open) => {
+                        self.state = State::Open;
+                        self.arm_heartbeat(now, &open);
+                        self.events.push_back(ClientEvent::Connected(open.clone()));
+                        self.open = Some(open);
+                    }
+                    Err(_) => self.finish(DisconnectReason::TransportError),
+                },
+                _ => self.finish(DisconnectReason::TransportError),
+            },
+            State::Open | State::Closing => match packet {
+                Packet::Ping(_) => {
+                    if let Some(open) = self.open.clone() {
+                        self.arm_heartbeat(now, &open);
+                    }
+                    if self.state == State::Open {
+                        self.queue.push_back(Packet::pong());
+                    }
+                }
+                Packet::Message(data) => self.events.push_back(ClientEvent::Message(data)),
+                Packet::Close => self.finish(DisconnectReason::ServerDisconnect),
+                Packet::Noop | Packet::Pong(_) | Packet::Upgrade | Packet::Open(_) => {}
+            },
+            State::Closed(_) => {}
+        }
+    }
+
+    fn arm_heartbeat(&mut self, now: Instant, open: &OpenData) {
+        self.timers.set(
+            Timer::Heartbeat,
+            now + open.ping_interval() + open.ping_timeout(),
+        );
+    }
+
+    /// Starts the upgrade: returns `2probe`, to send on the new WebSocket.
+    pub fn begin_upgrade(&mut self, now: Instant) -> Packet {
+        self.upgrade = Upgrade::Probing;
+        self.timers
+            .set(Timer::Upgrade, now + self.config.upgrade_timeout);
+        Packet::Ping(Text::from_static(PROBE))
+    }
+
+    /// A packet received on the probing WebSocket.
+    pub fn handle_probe_packet(&mut self, packet: Packet) -> ClientProbe {
+        if self.upgrade == Upgrade::Probing && self.state == State::Open && packet.is_pong_probe() {
+            self.upgrade = Upgrade::Paused;
+            ClientProbe::Pause
+        } else {
+            self.fail_upgrade();
+            ClientProbe::Aborted
+        }
+    }
+
+    /// Completes the upgrade once polling is idle: returns `5`, to send on
+    /// the WebSocket, which is now the transport. Returns `None` if the
+    /// upgrade was abandoned meanwhile.
+    pub fn complete_upgrade(&mut self) -> Option<Packet> {
+        if self.upgrade != Upgrade::Paused || self.state != State::Open {
+            return None;
+        }
+        self.upgrade = Upgrade::Finished;
+        self.transport = TransportKind::WebSocket;
+        self.timers.stop(Timer::Upgrade);
+        self.events.push_back(ClientEvent::Upgraded);
+        Some(Packet::Upgrade)
+    }
+
+    /// The probing WebSocket failed or closed before the upgrade completed.
+    pub fn abort_upgrade(&mut self) {
+        if matches!(self.upgrade, Upgrade::Probing | Upgrade::Paused) {
+            self.fail_upgrade();
+        }
+    }
+
+    fn fail_upgrade(&mut self) {
+        self.upgrade = Upgrade::Finished;
+        self.timers.stop(Timer::Upgrade);
+        self.events.push_back(ClientEvent::UpgradeFailed);
+    }
+
+    /// The active transport failed (a request error, a non-200 answer, a
+    /// closed WebSocket).
+    pub fn handle_transport_error(&mut self, reason: DisconnectReason) {
+        match self.state {
+            // The close packet was queued but the transport died first:
+            // the user asked to leave, so that is the reason.
+            State::Closing => self.finish(DisconnectReason::ClientDisconnect),
+            State::Closed(_) => {}
+            _ => self.finish(reason),
+        }
+    }
+
+    /// Call when the deadline from [`ClientSession::poll_timeout`] passes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<Timer> = self.timers.expired(now).collect();
+        for t in expired {
+            match t {
+                Timer::Heartbeat => self.finish(DisconnectReason::PingTimeout),
+                Timer::Upgrade => self.abort_upgrade(),
+                Timer::Ping | Timer::Close => {}
+            }
+        }
+    }
+
+    /// The next packet to write on the WebSocket (only while the WebSocket
+    /// is the transport).
+    pub fn poll_transmit(&mut self) -> Option<Packet> {
+        if self.transport != TransportKind::WebSocket {
+            return None;
+        }
+        let p = self.queue.pop_front()?;
+        self.after_transmit(&p);
+        Some(p)
+    }
+
+    /// The next polling POST body's packets: as many queued packets as fit
+    /// the server's `maxPayload` (a single larger packet is still sent
+    /// alone). Nothing while on WebSocket or paused for an upgrade.
+    pub fn poll_payload(&mut self) -> Option<Vec<Packet>> {
+        if self.transport != TransportKind::Polling || self.upgrade == Upgrade::Paused {
+            return None;
+        }
+        let max = self
+            .open
+            .as_ref()
+            .map_or(usize::MAX, |o| o.max_payload as usize);
+        let mut used = 0usize;
+        let mut out = Vec::new();
+        while let Some(p) = self.queue.front() {
+            let len = payload::encoded_len(p) + usize::from(!out.is_empty());
+            if !out.is_empty() && used + len > max {
+                break;
+            }
+            used += len;
+            out.extend(self.queue.pop_front());
+        }
+        if out.is_empty() {
+            return None;
+        }
+        if out.last() == Some(&Packet::Close) {
+            self.finish(DisconnectReason::ClientDisconnect);
+        }
+        Some(out)
+    }
+
+    fn after_transmit(&mut self, p: &Packet) {
+        if *p == Packet::Close {
+            self.finish(DisconnectReason::ClientDisconnect);
+        }
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`ClientSession::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    fn finish(&mut self, reason: DisconnectReason) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        if matches!(self.upgrade, Upgrade::Probing | Upgrade::Paused) {
+            self.fail_upgrade();
+        }
+        self.state = State::Closed(reason);
+        self.timers.stop_all();
+        self.queue.clear();
+        self.events.push_back(ClientEvent::Closed(reason));
+    }
+}

@@ -118,9 +118,15 @@ mod tests {
     #[test]
     fn spec_payloads() {
         let p = decode(Bytes::from_static(b"4hello\x1e2\x1e4world"), 100).unwrap();
-        assert_eq!(p, vec![Packet::text("hello"), Packet::ping(), Packet::text("world")]);
+        assert_eq!(
+            p,
+            vec![Packet::text("hello"), Packet::ping(), Packet::text("world")]
+        );
         let p = decode(Bytes::from_static(b"4hello\x1ebAQIDBA=="), 100).unwrap();
-        assert_eq!(p, vec![Packet::text("hello"), Packet::binary(vec![1u8, 2, 3, 4])]);
+        assert_eq!(
+            p,
+            vec![Packet::text("hello"), Packet::binary(vec![1u8, 2, 3, 4])]
+        );
         assert_eq!(
             &encode(&[Packet::text("hello"), Packet::binary(vec![1u8, 2, 3, 4])])[..],
             b"4hello\x1ebAQIDBA=="
