@@ -1,5 +1,10 @@
 //! Engine.IO v4 server and clients on tokio, hyper and tower.
 //!
-//! The protocol logic lives in [`engineio_proto`]; this crate holds the IO drivers.
+//! The protocol logic lives in [`engineio_proto`] (re-exported as [`proto`]);
+//! this crate holds the IO drivers.
 
 pub use engineio_proto as proto;
+
+pub mod client;
+mod http;
+pub mod server;

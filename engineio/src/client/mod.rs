@@ -1,0 +1,1 @@
+//! The Engine.IO clients (in progress).
