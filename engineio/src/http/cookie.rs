@@ -129,16 +129,27 @@ impl Default for CookieConfig {
 
 impl fmt::Debug for CookieConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieConfig")
+            .field("name", &self.name)
+            .field("attrs", &AttrsDebug(&self.attrs))
+            .finish()
+    }
+}
+
+/// `["path=/", "HttpOnly", "Max-Age=<fn>"]`.
+struct AttrsDebug<'a>(&'a [(String, AttrValue)]);
+
+impl fmt::Debug for AttrsDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut list = f.debug_list();
-        for (name, value) in &self.attrs {
+        for (name, value) in self.0 {
             match value {
                 AttrValue::Text(v) => list.entry(&format_args!("{name}={v}")),
                 AttrValue::Flag => list.entry(&format_args!("{name}")),
                 AttrValue::Dynamic(_) => list.entry(&format_args!("{name}=<fn>")),
             };
         }
-        list.finish()?;
-        write!(f, " name={:?}", self.name)
+        list.finish()
     }
 }
 

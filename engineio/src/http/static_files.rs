@@ -7,8 +7,10 @@
 //! service instead.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::pin::Pin;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION};
@@ -223,42 +225,67 @@ impl StaticFiles {
         (file, content_type)
     }
 
-    /// Serves the file `req` resolves to, or `None` to let the request fall
-    /// through to the inner service: no rule matched, the method is not `GET`
-    /// or `HEAD`, the file does not exist, or the URL names a directory and
-    /// already ends in `/`. A directory URL without its trailing slash is
+    /// Whether some rule matches `raw_path` (cheap and synchronous; the file
+    /// may still be missing, in which case [`serve`](Self::serve) yields `None`).
+    pub(crate) fn matches(&self, raw_path: &str) -> bool {
+        self.resolve(raw_path).is_some()
+    }
+
+    /// Serves the file `req` resolves to, or yields `None` to let the request
+    /// fall through to the inner service: no rule matched, the method is not
+    /// `GET` or `HEAD`, the file does not exist, or the URL names a directory
+    /// and already ends in `/`. A directory URL without its trailing slash is
     /// answered `307 Temporary Redirect` to the URL with the slash (a
     /// relative `Location`, so it also works behind a path-stripping router).
-    pub(crate) async fn serve<B>(&self, req: &Request<B>) -> Option<Response<StaticBody>> {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return None;
-        }
-        let raw_path = req.uri().path();
-        let (file, content_type) = self.resolve(raw_path)?;
-        let meta = tokio::fs::metadata(&file).await.ok()?;
-        if meta.is_dir() {
-            return (!raw_path.ends_with('/')).then(|| redirect_to_slash(req));
-        }
+    ///
+    /// Everything needed is copied out of `req` before returning, so the
+    /// future is `Send + 'static` whatever the body type, and the caller keeps
+    /// `req` to pass on when the answer is `None`.
+    pub(crate) fn serve<B>(&self, req: &Request<B>) -> StaticFuture {
+        let resolved = if req.method() == Method::GET || req.method() == Method::HEAD {
+            self.resolve(req.uri().path())
+        } else {
+            None
+        };
+        let Some((file, content_type)) = resolved else {
+            return Box::pin(std::future::ready(None));
+        };
         // ServeFile reads the method and the conditional/range headers only.
         let mut head = Request::new(());
         *head.method_mut() = req.method().clone();
         *head.uri_mut() = req.uri().clone();
         *head.version_mut() = req.version();
         *head.headers_mut() = req.headers().clone();
-        let res = match ServeFile::new(&file).oneshot(head).await {
-            Ok(res) => res,
-            Err(never) => match never {},
-        };
-        if res.status() == StatusCode::NOT_FOUND {
-            // Removed between the metadata check and the open.
-            return None;
-        }
-        let (mut parts, body) = res.into_parts();
-        if parts.status.is_success() {
-            parts.headers.insert(CONTENT_TYPE, content_type);
-        }
-        Some(Response::from_parts(parts, body.boxed_unsync()))
+        Box::pin(serve_file(head, file, content_type))
     }
+}
+
+/// The future [`StaticFiles::serve`] returns.
+pub(crate) type StaticFuture =
+    Pin<Box<dyn Future<Output = Option<Response<StaticBody>>> + Send + 'static>>;
+
+async fn serve_file(
+    head: Request<()>,
+    file: PathBuf,
+    content_type: HeaderValue,
+) -> Option<Response<StaticBody>> {
+    let meta = tokio::fs::metadata(&file).await.ok()?;
+    if meta.is_dir() {
+        return (!head.uri().path().ends_with('/')).then(|| redirect_to_slash(&head));
+    }
+    let res = match ServeFile::new(&file).oneshot(head).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    };
+    if res.status() == StatusCode::NOT_FOUND {
+        // Removed between the metadata check and the open.
+        return None;
+    }
+    let (mut parts, body) = res.into_parts();
+    if parts.status.is_success() {
+        parts.headers.insert(CONTENT_TYPE, content_type);
+    }
+    Some(Response::from_parts(parts, body.boxed_unsync()))
 }
 
 /// `307` to the request's own URL plus `/`, as a relative reference.
@@ -695,6 +722,18 @@ mod tests {
         // following the redirect serves the index
         let res = sf.serve(&get("/static/sub/")).await.unwrap();
         assert_eq!(body_text(res).await, "s");
+    }
+
+    #[test]
+    fn serve_future_is_send_static_for_any_body() {
+        fn assert_send_static<T: Send + 'static>(_: &T) {}
+        // a body that is neither Send nor Sync
+        let req = Request::get("/x").body(std::rc::Rc::new(())).unwrap();
+        let sf = StaticFiles::new().dir("/", "d");
+        assert!(sf.matches("/x") && !StaticFiles::new().matches("/x"));
+        let fut = sf.serve(&req);
+        drop(sf);
+        assert_send_static(&fut);
     }
 
     #[test]
