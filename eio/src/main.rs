@@ -1,5 +1,45 @@
 //! `eio`: the Engine.IO command line.
+//!
+//! - `eio serve`: an echo server with a live latency demo page;
+//! - `eio connect URL`: a client printing one JSON object per event;
+//! - `eio bench URL`: a raw Engine.IO v4 load generator.
 
-fn main() {
-    println!("eio {}", env!("CARGO_PKG_VERSION"));
+use clap::{Parser, Subcommand};
+
+mod bench;
+
+/// The Engine.IO command line.
+#[derive(Debug, Parser)]
+#[command(name = "eio", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load an Engine.IO server with echo traffic, handshakes or idle
+    /// connections, and report messages/s and latency.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eio: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

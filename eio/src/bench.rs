@@ -1,0 +1,641 @@
+//! `eio bench`: a load generator that speaks raw Engine.IO v4.
+//!
+//! It does not use the library's client on purpose: it must be cheaper than
+//! any server it loads, and it must load any server (ours, Node engine.io,
+//! python-engineio, engineioxide) the same way. Each connection is one task
+//! that keeps `--in-flight` messages outstanding and answers pings; the
+//! message bytes are built once and reused, so the steady state allocates
+//! nothing per message.
+//!
+//! `messages_per_sec` counts echoes received per second (one round trip =
+//! one message), the measure used by the peer comparison.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use fastwebsockets::{FragmentCollector, Frame, OpCode, Payload, Role, WebSocket};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Options of `eio bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Server URL, e.g. `http://127.0.0.1:5000` (the Engine.IO path comes
+    /// from `--path`).
+    url: String,
+    /// Concurrent connections (sessions).
+    #[arg(long, default_value_t = 100)]
+    connections: usize,
+    /// Measured duration in seconds (after all connections are open).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Messages in flight per connection.
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 16)]
+    size: usize,
+    /// Send binary messages instead of text.
+    #[arg(long)]
+    binary: bool,
+    /// Transport to load.
+    #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+    transport: Transport,
+    /// What to measure: echo round trips, polling handshakes, or idle
+    /// connections that only answer pings.
+    #[arg(long, value_enum, default_value_t = Mode::Echo)]
+    mode: Mode,
+    /// The Engine.IO path.
+    #[arg(long, default_value = "/engine.io/")]
+    path: String,
+    /// Worker threads (default: the CPUs this process may run on).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Websocket,
+    Polling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Echo round trips (the server must echo every message).
+    Echo,
+    /// New polling sessions per second (`GET ?EIO=4&transport=polling`).
+    Handshake,
+    /// Hold the connections open, answering pings, sending nothing.
+    Idle,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Shared {
+    messages: AtomicU64,
+    errors: AtomicU64,
+    connected: AtomicU64,
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    start: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Waits until the measured phase starts.
+    async fn started(&self) {
+        let mut rx = self.start.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    path: String,
+}
+
+pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    });
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    rt.block_on(run_async(args))
+}
+
+fn parse_target(url: &str, path: &str) -> Result<Target, BoxError> {
+    let uri: http::Uri = url.parse()?;
+    match uri.scheme_str() {
+        Some("http" | "ws") | None => {}
+        Some(other) => return Err(format!("unsupported scheme {other} (use http or ws)").into()),
+    }
+    let host = uri.host().ok_or("URL has no host")?.to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))?
+        .next()
+        .ok_or("host did not resolve")?;
+    let mut path = path.to_owned();
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    Ok(Target {
+        addr,
+        host: format!("{host}:{port}"),
+        path,
+    })
+}
+
+async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
+    let target = Arc::new(parse_target(&args.url, &args.path)?);
+    let shared = Arc::new(Shared {
+        messages: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        connected: AtomicU64::new(0),
+        measuring: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        start: tokio::sync::watch::channel(false).0,
+    });
+    let message = Bytes::from(build_message(args.size, args.binary));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.connections.max(1));
+    let mut tasks = Vec::with_capacity(args.connections);
+    // Open connections with bounded concurrency so a large run does not
+    // flood the listen backlog.
+    let opening = Arc::new(tokio::sync::Semaphore::new(200));
+    for _ in 0..args.connections {
+        let target = target.clone();
+        let shared = shared.clone();
+        let message = message.clone();
+        let ready = ready_tx.clone();
+        let opening = opening.clone();
+        let (mode, transport, in_flight, binary) =
+            (args.mode, args.transport, args.in_flight.max(1), args.binary);
+        tasks.push(tokio::spawn(async move {
+            let permit = opening.acquire_owned().await.ok();
+            let res = match (mode, transport) {
+                (Mode::Handshake, _) => handshake_loop(&target, &shared, ready, permit).await,
+                (_, Transport::Websocket) => {
+                    ws_conn(&target, &shared, ready, permit, mode, message, in_flight, binary)
+                        .await
+                }
+                (_, Transport::Polling) => {
+                    polling_conn(&target, &shared, ready, permit, mode, message, in_flight, binary)
+                        .await
+                }
+            };
+            if let Err(e) = res {
+                if !shared.stop.load(Ordering::Relaxed) {
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("connection error: {e}");
+                }
+            }
+        }));
+    }
+    drop(ready_tx);
+    // Wait until every connection is open (or failed).
+    let open_deadline = Instant::now() + Duration::from_secs(60);
+    let mut ready = 0;
+    while ready < args.connections {
+        match tokio::time::timeout_at(open_deadline.into(), ready_rx.recv()).await {
+            Ok(Some(())) => ready += 1,
+            _ => break,
+        }
+    }
+    let duration = Duration::from_secs_f64(args.duration.max(0.1));
+    let cpu_start = process_cpu_ns();
+    let start = Instant::now();
+    shared.measuring.store(true, Ordering::Release);
+    shared.start.send_replace(true);
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
+    let mut last = (start, 0u64);
+    while start.elapsed() < duration {
+        let left = duration.saturating_sub(start.elapsed());
+        tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+        if interactive {
+            let now = Instant::now();
+            let n = shared.messages.load(Ordering::Relaxed);
+            let rate = (n - last.1) as f64 / (now - last.0).as_secs_f64();
+            eprint!(
+                "\r  {:>6.1}s  {:>10.0} msg/s  {} connected  {} errors   ",
+                start.elapsed().as_secs_f64(),
+                rate,
+                shared.connected.load(Ordering::Relaxed),
+                shared.errors.load(Ordering::Relaxed)
+            );
+            last = (now, n);
+        }
+    }
+    shared.measuring.store(false, Ordering::Release);
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_ns = process_cpu_ns().saturating_sub(cpu_start);
+    let messages = shared.messages.load(Ordering::Relaxed);
+    let connected = shared.connected.load(Ordering::Relaxed);
+    shared.stop.store(true, Ordering::Release);
+    if interactive {
+        eprintln!();
+    }
+    let mut hist = new_histogram();
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    for h in COLLECTED.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default() {
+        let _ = hist.add(&h);
+    }
+    let errors = shared.errors.load(Ordering::Relaxed);
+    let ms = |v: u64| v as f64 / 1000.0;
+    let rate = messages as f64 / elapsed;
+    let cpu_us_per_msg = if messages > 0 {
+        cpu_ns as f64 / 1000.0 / messages as f64
+    } else {
+        0.0
+    };
+    let (p50, p99, max) = if hist.is_empty() {
+        (0.0, 0.0, 0.0)
+    } else {
+        (
+            ms(hist.value_at_quantile(0.5)),
+            ms(hist.value_at_quantile(0.99)),
+            ms(hist.max()),
+        )
+    };
+    if args.json {
+        let out = serde_json::json!({
+            "messages_per_sec": round1(rate),
+            "p50_ms": round3(p50),
+            "p99_ms": round3(p99),
+            "max_ms": round3(max),
+            "errors": errors,
+            "connections": connected,
+            "duration_s": round3(elapsed),
+            "client_cpu_us_per_msg": round3(cpu_us_per_msg),
+            "mode": format!("{:?}", args.mode).to_lowercase(),
+            "transport": format!("{:?}", args.transport).to_lowercase(),
+            "size": args.size,
+            "in_flight": args.in_flight,
+        });
+        println!("{out}");
+    } else {
+        let what = match args.mode {
+            Mode::Echo => "messages/s",
+            Mode::Handshake => "handshakes/s",
+            Mode::Idle => "pings/s",
+        };
+        println!(
+            "eio bench {}: {} connections ({:?}, {:?}), {} in flight, {}-byte {}, {:.1} s",
+            args.url,
+            connected,
+            args.transport,
+            args.mode,
+            args.in_flight,
+            args.size,
+            if args.binary { "binary" } else { "text" },
+            elapsed
+        );
+        println!("  {what:<13} {rate:.0}");
+        println!("  latency       p50 {p50:.3} ms   p99 {p99:.3} ms   max {max:.3} ms");
+        println!("  errors        {errors}");
+        println!("  client CPU    {cpu_us_per_msg:.3} µs per message");
+    }
+    if connected == 0 {
+        return Err("no connection could be opened".into());
+    }
+    Ok(())
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
+}
+
+/// Latency histograms handed in by connections as they finish.
+static COLLECTED: std::sync::Mutex<Vec<Histogram<u64>>> = std::sync::Mutex::new(Vec::new());
+
+/// Records latencies for one connection and hands its histogram over when
+/// dropped (connections are aborted at the end of the run).
+struct Recorder {
+    hist: Option<Histogram<u64>>,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Recorder {
+            hist: Some(new_histogram()),
+        }
+    }
+
+    fn record(&mut self, d: Duration) {
+        if let Some(h) = &mut self.hist {
+            h.saturating_record((d.as_micros() as u64).max(1));
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let (Some(h), Ok(mut all)) = (self.hist.take(), COLLECTED.lock()) {
+            if !h.is_empty() {
+                all.push(h);
+            }
+        }
+    }
+}
+
+fn build_message(size: usize, binary: bool) -> Vec<u8> {
+    if binary {
+        (0..size).map(|i| (i % 251) as u8).collect()
+    } else {
+        let mut m = Vec::with_capacity(size + 1);
+        m.push(b'4');
+        m.extend((0..size).map(|i| b'a' + (i % 26) as u8));
+        m
+    }
+}
+
+/// Total CPU time of this process (all threads), in nanoseconds.
+fn process_cpu_ns() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+async fn ws_handshake(target: &Target, query: &str) -> Result<WebSocket<TcpStream>, BoxError> {
+    let mut stream = TcpStream::connect(target.addr).await?;
+    stream.set_nodelay(true)?;
+    let req = format!(
+        "GET {}?{query} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        target.path, target.host
+    );
+    stream.write_all(req.as_bytes()).await?;
+    // Read the response head byte by byte: whatever follows it already
+    // belongs to the WebSocket stream.
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8192 {
+            return Err("response head too large".into());
+        }
+        let b = stream.read_u8().await?;
+        head.push(b);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        let line = String::from_utf8_lossy(&head);
+        return Err(format!(
+            "WebSocket upgrade refused: {}",
+            line.lines().next().unwrap_or("")
+        )
+        .into());
+    }
+    let mut ws = WebSocket::after_handshake(stream, Role::Client);
+    ws.set_auto_pong(true);
+    ws.set_auto_close(true);
+    Ok(ws)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ws_conn(
+    target: &Target,
+    shared: &Shared,
+    ready: tokio::sync::mpsc::Sender<()>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    mode: Mode,
+    message: Bytes,
+    in_flight: usize,
+    binary: bool,
+) -> Result<(), BoxError> {
+    let ws = ws_handshake(target, "EIO=4&transport=websocket").await;
+    drop(permit);
+    let mut ws = match ws {
+        Ok(ws) => FragmentCollector::new(ws),
+        Err(e) => {
+            let _ = ready.send(()).await;
+            return Err(e);
+        }
+    };
+    let open = ws.read_frame().await;
+    let _ = ready.send(()).await;
+    match open {
+        Ok(f) if f.opcode == OpCode::Text && f.payload.first() == Some(&b'0') => {}
+        Ok(_) => return Err("first frame is not an open packet".into()),
+        Err(e) => return Err(e.into()),
+    }
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let mut recorder = Recorder::new();
+    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+    // A reusable buffer: client frames are masked in place.
+    let mut buf = message.to_vec();
+    let echo = mode == Mode::Echo;
+    if echo {
+        // Until every connection is open nothing arrives but pings, and the
+        // warm-up is far shorter than a ping interval: wait for the start.
+        shared.started().await;
+        for _ in 0..in_flight {
+            buf.copy_from_slice(&message);
+            ws.write_frame(data_frame(&mut buf, binary)).await?;
+            sent.push_back(Instant::now());
+        }
+    }
+    loop {
+        let frame = ws.read_frame().await?;
+        let first = frame.payload.first().copied();
+        let is_message = match (frame.opcode, first) {
+            (OpCode::Binary, _) | (OpCode::Text, Some(b'4')) => true,
+            (OpCode::Text, Some(b'2')) => {
+                let mut pong = *b"3";
+                ws.write_frame(Frame::text(Payload::BorrowedMut(&mut pong)))
+                    .await?;
+                false
+            }
+            (OpCode::Text, Some(b'1')) | (OpCode::Close, _) => {
+                return Err("server closed the session".into())
+            }
+            _ => false,
+        };
+        if is_message {
+            {
+                let now = Instant::now();
+                if let Some(t) = sent.pop_front() {
+                    if shared.measuring.load(Ordering::Relaxed) {
+                        shared.messages.fetch_add(1, Ordering::Relaxed);
+                        recorder.record(now - t);
+                    }
+                }
+                if echo && !shared.stop.load(Ordering::Relaxed) {
+                    buf.copy_from_slice(&message);
+                    ws.write_frame(data_frame(&mut buf, binary)).await?;
+                    sent.push_back(Instant::now());
+                }
+            }
+        }
+    }
+}
+
+fn data_frame(buf: &mut [u8], binary: bool) -> Frame<'_> {
+    if binary {
+        Frame::binary(Payload::BorrowedMut(buf))
+    } else {
+        Frame::text(Payload::BorrowedMut(buf))
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn http_conn(target: &Target) -> Result<Sender, BoxError> {
+    let stream = TcpStream::connect(target.addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn http_request(
+    sender: &mut Sender,
+    target: &Target,
+    method: http::Method,
+    query: &str,
+    body: Bytes,
+) -> Result<Bytes, BoxError> {
+    sender.ready().await?;
+    let req = http::Request::builder()
+        .method(method)
+        .uri(format!("{}?{query}", target.path))
+        .header(http::header::HOST, &target.host)
+        .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .body(Full::new(body))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    if status != http::StatusCode::OK {
+        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)).into());
+    }
+    Ok(body)
+}
+
+async fn handshake_loop(
+    target: &Target,
+    shared: &Shared,
+    ready: tokio::sync::mpsc::Sender<()>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<(), BoxError> {
+    let conn = http_conn(target).await;
+    drop(permit);
+    let _ = ready.send(()).await;
+    let mut sender = conn?;
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let mut recorder = Recorder::new();
+    shared.started().await;
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let body = http_request(
+            &mut sender,
+            target,
+            http::Method::GET,
+            "EIO=4&transport=polling",
+            Bytes::new(),
+        )
+        .await?;
+        if body.first() != Some(&b'0') {
+            return Err("handshake answer is not an open packet".into());
+        }
+        if shared.measuring.load(Ordering::Relaxed) {
+            shared.messages.fetch_add(1, Ordering::Relaxed);
+            recorder.record(t.elapsed());
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn polling_conn(
+    target: &Target,
+    shared: &Shared,
+    ready: tokio::sync::mpsc::Sender<()>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    mode: Mode,
+    message: Bytes,
+    in_flight: usize,
+    binary: bool,
+) -> Result<(), BoxError> {
+    let setup = async {
+        let mut get = http_conn(target).await?;
+        let post = http_conn(target).await?;
+        let open = http_request(
+            &mut get,
+            target,
+            http::Method::GET,
+            "EIO=4&transport=polling",
+            Bytes::new(),
+        )
+        .await?;
+        let packets = engineio_proto::payload::decode(open, usize::MAX)?;
+        let Some(engineio_proto::Packet::Open(text)) = packets.first() else {
+            return Err::<_, BoxError>("handshake answer is not an open packet".into());
+        };
+        let sid = engineio_proto::OpenData::parse(text)?.sid;
+        Ok((get, post, sid))
+    }
+    .await;
+    drop(permit);
+    let _ = ready.send(()).await;
+    let (mut get, mut post, sid) = setup?;
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let query = format!("EIO=4&transport=polling&sid={sid}");
+    let packet = if binary {
+        engineio_proto::Packet::binary(message.clone())
+    } else {
+        engineio_proto::Packet::decode_text(message.clone())?
+    };
+    let mut recorder = Recorder::new();
+    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+    let mut to_send: Vec<engineio_proto::Packet> = Vec::new();
+    if mode == Mode::Echo {
+        shared.started().await;
+    }
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let measuring = shared.measuring.load(Ordering::Acquire);
+        if mode == Mode::Echo && measuring {
+            while sent.len() < in_flight {
+                to_send.push(packet.clone());
+                sent.push_back(Instant::now());
+            }
+        }
+        if !to_send.is_empty() {
+            let body = engineio_proto::payload::encode(&to_send);
+            to_send.clear();
+            http_request(&mut post, target, http::Method::POST, &query, body).await?;
+        }
+        let body = http_request(&mut get, target, http::Method::GET, &query, Bytes::new()).await?;
+        for p in engineio_proto::payload::decode(body, usize::MAX)? {
+            match p {
+                engineio_proto::Packet::Ping(_) => to_send.push(engineio_proto::Packet::pong()),
+                engineio_proto::Packet::Message(_) => {
+                    if let Some(t) = sent.pop_front() {
+                        if shared.measuring.load(Ordering::Relaxed) {
+                            shared.messages.fetch_add(1, Ordering::Relaxed);
+                            recorder.record(t.elapsed());
+                        }
+                    }
+                }
+                engineio_proto::Packet::Close => return Err("server closed the session".into()),
+                _ => {}
+            }
+        }
+    }
+}
