@@ -68,6 +68,9 @@ pub(crate) struct BenchArgs {
 enum Transport {
     Websocket,
     Polling,
+    /// Plain TCP ping-pong of 8-byte messages against `eio tcp-echo`: the
+    /// physical floor the Engine.IO servers are compared with.
+    Tcp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +175,7 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             let permit = opening.acquire_owned().await.ok();
             let res = match (mode, transport) {
                 (Mode::Handshake, _) => handshake_loop(&target, &shared, ready, permit).await,
+                (_, Transport::Tcp) => tcp_conn(&target, &shared, ready, permit, in_flight).await,
                 (_, Transport::Websocket) => {
                     ws_conn(&target, &shared, ready, permit, mode, message, in_flight, binary)
                         .await
@@ -638,4 +642,68 @@ async fn polling_conn(
             }
         }
     }
+}
+
+async fn tcp_conn(
+    target: &Target,
+    shared: &Shared,
+    ready: tokio::sync::mpsc::Sender<()>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    in_flight: usize,
+) -> Result<(), BoxError> {
+    let stream = TcpStream::connect(target.addr).await;
+    drop(permit);
+    let _ = ready.send(()).await;
+    let mut stream = stream?;
+    stream.set_nodelay(true)?;
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let mut recorder = Recorder::new();
+    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+    let msg = [b'x'; 8];
+    let mut buf = [0u8; 8];
+    shared.started().await;
+    for _ in 0..in_flight {
+        stream.write_all(&msg).await?;
+        sent.push_back(Instant::now());
+    }
+    loop {
+        stream.read_exact(&mut buf).await?;
+        if let Some(t) = sent.pop_front() {
+            if shared.measuring.load(Ordering::Relaxed) {
+                shared.messages.fetch_add(1, Ordering::Relaxed);
+                recorder.record(t.elapsed());
+            }
+        }
+        stream.write_all(&msg).await?;
+        sent.push_back(Instant::now());
+    }
+}
+
+/// `eio tcp-echo`: echoes every byte back; the TCP floor for `eio bench
+/// --transport tcp`. Prints `LISTENING <port>`.
+pub(crate) fn tcp_echo(host: &str, port: u16) -> Result<(), BoxError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind((host, port)).await?;
+        println!("LISTENING {}", listener.local_addr()?.port());
+        loop {
+            let (mut s, _) = listener.accept().await?;
+            s.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    })
 }

@@ -21,6 +21,17 @@ enum Command {
     /// Load an Engine.IO server with echo traffic, handshakes or idle
     /// connections, and report messages/s and latency.
     Bench(bench::BenchArgs),
+    /// A plain TCP echo server: the floor `eio bench --transport tcp`
+    /// measures against.
+    #[command(hide = true)]
+    TcpEcho {
+        /// Interface to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port (0 picks a free one; the chosen port is printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +45,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::TcpEcho { host, port } => bench::tcp_echo(&host, port),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

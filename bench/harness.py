@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of Engine.IO servers, driven by `eio bench`.
+
+Each server runs pinned to one CPU and the load generator to the other
+(`taskset`); server CPU time and RSS come from /proc. Writes a dated Markdown
+report and an SVG chart under bench/results/. See bench/README.md.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+INTEROP = ROOT / "interop"
+EIO = ROOT / "target" / "release" / "eio"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+SERVER_CPU, CLIENT_CPU = ("0", "1") if NCPU >= 2 else ("0", "0")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    log("+", " ".join(map(str, cmd)))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def pinned(cpu, cmd):
+    if shutil.which("taskset"):
+        return ["taskset", "-c", cpu, *map(str, cmd)]
+    return list(map(str, cmd))
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    """A server process that prints its port on stdout, pinned to SERVER_CPU."""
+
+    def __init__(self, name, cmd, cwd=None, env=None):
+        self.name = name
+        self.cmd = pinned(SERVER_CPU, cmd)
+        self.cwd = cwd
+        self.env = env
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        log("starting", self.name, ":", " ".join(self.cmd))
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited before listening")
+                continue
+            m = re.search(r"LISTENING (\d+)|https?://[^:\s]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1) or m.group(2))
+                break
+        if self.port is None:
+            raise RuntimeError(f"{self.name} did not report a port")
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except Exception:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def target_pid(self):
+        """The server's own pid (under taskset the child replaces it via exec)."""
+        return self.proc.pid
+
+    def cpu_seconds(self):
+        total = 0
+        for pid in self._pids():
+            try:
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(f[11]) + int(f[12])
+            except (OSError, IndexError):
+                pass
+        return total / CLK_TCK
+
+    def rss_kb(self):
+        total = 0
+        for pid in self._pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def _pids(self):
+        """The server process and its descendants (uvicorn, node workers)."""
+        pids = [self.proc.pid]
+        i = 0
+        while i < len(pids):
+            try:
+                children = Path(f"/proc/{pids[i]}/task/{pids[i]}/children").read_text().split()
+                pids.extend(int(c) for c in children)
+            except OSError:
+                pass
+            i += 1
+        return pids
+
+
+def peer_commands(args):
+    """name -> (description, command, cwd, env, transports) of every peer."""
+    py = INTEROP / ".venv" / "bin" / "python"
+    peers = {
+        "ours": ("engineio-rs `eio serve` (release)",
+                 [EIO, "serve", "--host", "127.0.0.1", "--port", "0", "--no-demo"], None, None),
+        "ours+demo": ("engineio-rs `eio serve` with the demo page",
+                      [EIO, "serve", "--host", "127.0.0.1", "--port", "0"], None, None),
+        "node": ("Node engine.io (npm)", ["node", INTEROP / "node" / "server.js", "{}"], INTEROP, None),
+        "python": ("python-engineio AsyncServer under uvicorn (1 worker)",
+                   [py, INTEROP / "python" / "server.py", "{}"], INTEROP, None),
+        "engineioxide": ("engineioxide in an axum echo app",
+                         [BENCH / "peers" / "engineioxide-echo" / "target" / "release" / "engineioxide-echo"],
+                         None, None),
+        "tcp": ("plain TCP ping-pong, 8-byte messages (the floor)", [EIO, "tcp-echo"], None, None),
+    }
+    return {k: v for k, v in peers.items() if k in args.peers}
+
+
+# ---------------------------------------------------------------- load
+
+def bench(port, *, connections, duration, transport="websocket", size=16,
+          binary=False, mode="echo", in_flight=1):
+    cmd = pinned(CLIENT_CPU, [
+        EIO, "bench", f"http://127.0.0.1:{port}", "--json",
+        "--connections", connections, "--duration", duration,
+        "--transport", transport, "--size", size, "--mode", mode,
+        "--in-flight", in_flight, "--threads", 1])
+    if binary:
+        cmd.append("--binary")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 180)
+    if out.returncode != 0:
+        raise RuntimeError(f"eio bench failed: {out.stderr.strip()[-500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measured(server, **kw):
+    c0 = server.cpu_seconds()
+    r = bench(server.port, **kw)
+    c1 = server.cpu_seconds()
+    n = r["messages_per_sec"] * r["duration_s"]
+    r["server_cpu_us_per_msg"] = round((c1 - c0) * 1e6 / n, 2) if n else None
+    r["server_cpu_pct"] = round((c1 - c0) / r["duration_s"] * 100, 1)
+    return r
+
+
+def workloads(q):
+    """(key, title, metric, transports needed, kwargs) per workload."""
+    d = 1.0 if q else 10.0
+    return [
+        ("ws100", "1. WebSocket echo, 100 connections, 16-byte text", "messages_per_sec",
+         {"websocket"}, dict(connections=20 if q else 100, duration=d)),
+        ("ws1000", "2a. WebSocket echo, 1,000 connections, 16-byte text", "messages_per_sec",
+         {"websocket"}, dict(connections=100 if q else 1000, duration=d)),
+        ("ws100bin", "2b. WebSocket echo, 100 connections, 1 KiB binary", "messages_per_sec",
+         {"websocket"}, dict(connections=20 if q else 100, duration=d, size=1024, binary=True)),
+        ("poll100", "3. Polling echo, 100 sessions", "messages_per_sec",
+         {"polling"}, dict(connections=10 if q else 100, duration=d, transport="polling")),
+        ("handshake", "4. Polling handshakes/s (keep-alive, 50 connections)", "messages_per_sec",
+         {"polling"}, dict(connections=10 if q else 50, duration=d, mode="handshake")),
+    ]
+
+
+def run_peer(name, desc, cmd, cwd, env, args):
+    res = {"name": name, "description": desc, "workloads": {}}
+    is_tcp = name == "tcp"
+    for key, title, metric, needs, kw in workloads(args.quick):
+        if is_tcp and key not in ("ws100", "ws1000"):
+            continue
+        runs = []
+        for i in range(args.runs):
+            # A fresh server per run: handshake runs leave sessions behind.
+            with Server(name, cmd, cwd, env) as srv:
+                k = dict(kw)
+                if is_tcp:
+                    k.update(transport="tcp", size=8)
+                try:
+                    r = measured(srv, **k)
+                except Exception as e:  # a peer that fails a workload is reported, not fatal
+                    log(f"  {name} {key} run {i + 1} failed: {e}")
+                    r = {"error": str(e)}
+                runs.append(r)
+                log(f"  {name} {key} run {i + 1}: {r.get(metric)} {metric}")
+        ok = [r for r in runs if metric in r]
+        if ok:
+            vals = [r[metric] for r in ok]
+            med = sorted(ok, key=lambda r: r[metric])[len(ok) // 2]
+            res["workloads"][key] = {
+                "title": title, "median": statistics.median(vals), "min": min(vals),
+                "max": max(vals), "p50_ms": med["p50_ms"], "p99_ms": med["p99_ms"],
+                "server_cpu_us_per_msg": med.get("server_cpu_us_per_msg"),
+                "errors": sum(r["errors"] for r in ok), "runs": len(ok)}
+        else:
+            res["workloads"][key] = {"title": title, "error": runs[0].get("error") if runs else "not run"}
+    if not is_tcp:
+        res["workloads"]["idle"] = idle_memory(name, cmd, cwd, env, args)
+    return res
+
+
+def idle_memory(name, cmd, cwd, env, args):
+    n = 500 if args.quick else args.idle_connections
+    hold = 2.0 if args.quick else args.idle_seconds
+    title = f"5. Idle memory, {n:,} WebSocket sessions held {hold:.0f} s"
+    try:
+        with Server(name, cmd, cwd, env) as srv:
+            time.sleep(0.5)
+            base = srv.rss_kb()
+            proc = subprocess.Popen(pinned(CLIENT_CPU, [
+                EIO, "bench", f"http://127.0.0.1:{srv.port}", "--json", "--mode", "idle",
+                "--connections", n, "--duration", hold, "--threads", 1]),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            out, err = proc.communicate(timeout=hold + 240)
+            # RSS is read right after the hold, while the sessions are still open.
+            r = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else None
+            if r is None:
+                return {"title": title, "error": err.strip()[-300:]}
+            peak = srv.rss_kb()
+            held = r["connections"]
+            per = (peak - base) / held if held else None
+            return {"title": title, "baseline_kb": base, "loaded_kb": peak, "sessions": held,
+                    "kb_per_session": round(per, 2) if per is not None else None,
+                    "errors": r["errors"]}
+    except Exception as e:
+        return {"title": title, "error": str(e)}
+
+
+# ---------------------------------------------------------------- report
+
+def versions():
+    v = {}
+    try:
+        v["ours"] = re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+    except Exception:
+        v["ours"] = "?"
+    for pkg in ("engine.io", "engine.io-client"):
+        try:
+            v[pkg] = json.loads((INTEROP / "node_modules" / pkg / "package.json").read_text())["version"]
+        except Exception:
+            v[pkg] = "not installed"
+    try:
+        out = subprocess.run([INTEROP / ".venv" / "bin" / "python", "-c",
+                              "import importlib.metadata as m;print(m.version('python-engineio'),m.version('uvicorn'))"],
+                             capture_output=True, text=True)
+        pe, uv = out.stdout.split()
+        v["python-engineio"], v["uvicorn"] = pe, uv
+    except Exception:
+        v["python-engineio"] = "not installed"
+    lock = BENCH / "peers" / "engineioxide-echo" / "Cargo.lock"
+    m = re.search(r'name = "engineioxide"\nversion = "([^"]+)"', lock.read_text()) if lock.exists() else None
+    v["engineioxide"] = m.group(1) if m else "not built"
+    v["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    v["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return v
+
+
+def machine():
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except Exception:
+        pass
+    return f"{NCPU} CPUs ({model}), {mem}, {platform.system()} {platform.release()}"
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "—"
+    return f"{v:,.{digits}f}"
+
+
+def report(results, args, stamp):
+    lines = [f"# Engine.IO server benchmark — {stamp}", ""]
+    lines += [f"- Machine: {machine()}",
+              f"- Pinning: server on CPU {SERVER_CPU}, load generator (`eio bench`, one thread) on CPU {CLIENT_CPU}",
+              f"- Mode: {'quick (smoke: short runs, small counts — figures not meaningful)' if args.quick else 'full'}; "
+              f"median of {args.runs} run(s) per cell, min–max in brackets",
+              "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+              "- messages/s = echoes received per second (one round trip per message); "
+              "server CPU-µs/msg from /proc of the server process", ""]
+    by = {r["name"]: r for r in results}
+    keys = [w[0] for w in workloads(args.quick)] + ["idle"]
+    titles = {}
+    for r in results:
+        for k, w in r["workloads"].items():
+            titles.setdefault(k, w["title"])
+    for k in keys:
+        if k not in titles:
+            continue
+        lines += [f"## {titles[k]}", ""]
+        if k == "idle":
+            lines += ["| server | sessions held | baseline RSS | loaded RSS | KB per session |",
+                      "|---|---|---|---|---|"]
+            for r in results:
+                w = r["workloads"].get(k)
+                if not w:
+                    continue
+                if "error" in w:
+                    lines.append(f"| {r['name']} | failed: {w['error'][:80]} | | | |")
+                else:
+                    lines.append(f"| {r['name']} | {w['sessions']:,} | {w['baseline_kb']:,} KB | "
+                                 f"{w['loaded_kb']:,} KB | {fmt(w['kb_per_session'], 2)} |")
+        else:
+            ours = by.get("ours", {}).get("workloads", {}).get(k, {}).get("median")
+            tcp = by.get("tcp", {}).get("workloads", {}).get(k, {}).get("median")
+            lines += ["| server | per second [min–max] | p50 ms | p99 ms | server CPU-µs/msg | errors | ours ÷ this |",
+                      "|---|---|---|---|---|---|---|"]
+            for r in results:
+                w = r["workloads"].get(k)
+                if not w:
+                    continue
+                if "error" in w:
+                    lines.append(f"| {r['name']} | failed: {str(w['error'])[:80]} | | | | | |")
+                    continue
+                ratio = f"{ours / w['median']:.2f}" if ours and w["median"] else "—"
+                lines.append(f"| {r['name']} | {fmt(w['median'])} [{fmt(w['min'])}–{fmt(w['max'])}] | "
+                             f"{w['p50_ms']:.3f} | {w['p99_ms']:.3f} | {fmt(w['server_cpu_us_per_msg'], 2)} | "
+                             f"{w['errors']} | {ratio} |")
+            if ours and tcp:
+                lines += ["", f"ours ÷ TCP floor: **{ours / tcp:.2f}**"]
+        lines.append("")
+    lines += ["## Peers", ""] + [f"- **{r['name']}**: {r['description']}" for r in results] + [""]
+    return "\n".join(lines)
+
+
+def svg_chart(results, key, title):
+    rows = [(r["name"], r["workloads"].get(key, {}).get("median")) for r in results]
+    rows = [(n, v) for n, v in rows if v]
+    if not rows:
+        return None
+    w, bar_h, gap, left = 720, 26, 10, 130
+    h = 50 + len(rows) * (bar_h + gap)
+    top = max(v for _, v in rows)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="13">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="10" y="22" font-size="15" font-weight="bold">{title}</text>']
+    colors = {"ours": "#d9480f", "ours+demo": "#f08c00", "tcp": "#868e96"}
+    for i, (name, v) in enumerate(rows):
+        y = 40 + i * (bar_h + gap)
+        bw = max(1, (w - left - 120) * v / top)
+        out.append(f'<text x="{left - 8}" y="{y + 18}" text-anchor="end">{name}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{bw:.1f}" height="{bar_h}" fill="{colors.get(name, "#1c7ed6")}"/>')
+        out.append(f'<text x="{left + bw + 6:.1f}" y="{y + 18}">{v:,.0f}/s</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- main
+
+def build(args):
+    run(["cargo", "build", "--release", "-p", "eio"], cwd=ROOT)
+    if "node" in args.peers or "python" in args.peers:
+        run(["bash", INTEROP / "setup.sh"], cwd=ROOT)
+    if "engineioxide" in args.peers:
+        run(["cargo", "build", "--release"], cwd=BENCH / "peers" / "engineioxide-echo")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smoke mode: short runs, small counts (< 3 min)")
+    ap.add_argument("--runs", type=int, default=None, help="runs per cell (default 3; 1 with --quick)")
+    ap.add_argument("--peers", default="ours,ours+demo,node,python,engineioxide,tcp",
+                    help="comma-separated subset of: ours, ours+demo, node, python, engineioxide, tcp")
+    ap.add_argument("--idle-connections", type=int, default=10_000)
+    ap.add_argument("--idle-seconds", type=float, default=50.0,
+                    help="how long idle sessions are held (default 50 s > pingInterval + pingTimeout)")
+    ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    args.peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    args.runs = args.runs or (1 if args.quick else 3)
+    if not args.no_build:
+        build(args)
+    results = []
+    for name, (desc, cmd, cwd, env) in peer_commands(args).items():
+        log(f"== {name}")
+        results.append(run_peer(name, desc, cmd, cwd, env, args))
+    stamp = dt.datetime.now().strftime("%Y-%m-%d")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "-quick" if args.quick else ""
+    md = report(results, args, stamp)
+    chart = svg_chart(results, "ws100", "WebSocket echo, 100 connections, 16-byte text (messages/s)")
+    (out / f"{stamp}{suffix}.md").write_text(md + (f"\n![chart]({stamp}{suffix}.svg)\n" if chart else ""))
+    if chart:
+        (out / f"{stamp}{suffix}.svg").write_text(chart)
+    (out / f"{stamp}{suffix}.json").write_text(json.dumps(results, indent=2))
+    print(md)
+    measured_any = any("median" in w for r in results for w in r["workloads"].values())
+    if not measured_any:
+        log("no workload produced a number")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
