@@ -1,1 +1,402 @@
-//! The Engine.IO clients (in progress).
+//! The Engine.IO clients: async ([`Client`]) and blocking
+//! ([`blocking::Client`], feature `blocking`).
+//!
+//! Both drive the sans-IO [`ClientSession`](crate::proto::ClientSession); this
+//! module only moves bytes and time.
+//!
+//! ```text
+//!  your code                     driver task (one per connection)              server
+//!  ─────────                     ────────────────────────────────              ──────
+//!  Client::send/disconnect ──▶ commands ──▶ ClientSession ──▶ polling GET/POST ◀──▶ HTTP
+//!                                              │   ▲       └─▶ WebSocket reader/writer ◀──▶ WS
+//!                                              │   └── one timer (heartbeat, upgrade)
+//!  handlers / Events ◀── handler task ◀── events
+//! ```
+//!
+//! * `connect` performs the handshake, starts the driver and the handler
+//!   task, runs the connect handler and returns; the upgrade from polling to
+//!   WebSocket (the default) continues in the background.
+//! * Every event reaches the handlers in order, then the [`Events`] streams.
+//! * A connection never stays "connected" after its transport died: every
+//!   end — [`disconnect`](Client::disconnect), the server closing, a failed
+//!   request or socket, a missed heartbeat — produces exactly one
+//!   [`ClientEvent::Disconnect`] with its [`DisconnectReason`].
+//! * Dropping the last [`Client`] handle aborts the connection at once (no
+//!   `close` packet): call [`disconnect`](Client::disconnect) first for a
+//!   clean goodbye.
+//!
+//! # Example
+//! ```no_run
+//! use engineio::client::{Client, ClientEvent};
+//! use futures_util::StreamExt;
+//!
+//! # async fn run() -> Result<(), engineio::client::ClientError> {
+//! let client = Client::connect("http://localhost:5000").await?;
+//! println!("my sid is {}", client.sid());
+//! let mut events = client.events();
+//! client.send("hello")?;
+//! while let Some(event) = events.next().await {
+//!     match event {
+//!         ClientEvent::Message(data) => println!("received {data:?}"),
+//!         ClientEvent::Disconnect(reason) => println!("disconnected: {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # From python-engineio
+//!
+//! | python-engineio | here |
+//! |---|---|
+//! | `engineio.AsyncClient()` / `engineio.Client()` | [`Client::builder()`] / [`blocking::Client::builder()`] |
+//! | `Client(request_timeout=, http_session=, ssl_verify=, handle_sigint=, websocket_extra_options=, timestamp_requests=)` | [`ClientBuilder`] methods of the same names, or [`ClientOptions`]; `http_session` is a [`reqwest::Client`] or a factory ([`HttpClient`]); `websocket_extra_options` are [`websocket_extra_header`](ClientBuilder::websocket_extra_header) and [`websocket_max_message_size`](ClientBuilder::websocket_max_message_size) |
+//! | `Client(logger=True)` | `tracing` events (install a subscriber) |
+//! | `Client(json=ujson)` | [`Client::send_json`] with any `serde::Serialize` |
+//! | `@eio.on('connect')`, `on('message')`, `on('disconnect')` | [`on_connect`](ClientBuilder::on_connect), [`on_message`](ClientBuilder::on_message), [`on_disconnect`](ClientBuilder::on_disconnect) (and `_async` forms); or the [`Events`] stream |
+//! | `connect(url, headers=, transports=, engineio_path=)` | [`header`](ClientBuilder::header), [`transports`](ClientBuilder::transports), [`engineio_path`](ClientBuilder::engineio_path), then [`connect(url)`](ClientBuilder::connect) |
+//! | `eio.sid`, `eio.transport()`, `eio.state` | [`Client::sid`], [`Client::transport`], [`Client::is_connected`] |
+//! | `eio.upgrades`, `ping_interval`, `ping_timeout` | [`Client::handshake`] |
+//! | `send(data)` | [`Client::send`] (text or bytes), [`Client::send_json`] |
+//! | `disconnect()` / `disconnect(abort=True)` | [`Client::disconnect`] / [`Client::abort`] |
+//! | `wait()` | [`Client::wait`] (returns the reason) |
+//! | `Client.reason.*` | [`DisconnectReason`] |
+//! | `ConnectionError` / `SocketIsClosedError` / `ValueError` / `TimeoutError` | [`ClientError`] variants |
+//! | `start_background_task`, `sleep`, `create_queue`, `create_event` | `tokio::spawn`, `tokio::time::sleep`, `tokio::sync::mpsc`, `tokio::sync::Notify` (blocking: `std::thread`, `std::sync`) |
+//!
+//! Differences worth knowing: handlers see messages one at a time and in
+//! order (python runs each in its own task); handlers get the [`Client`] as
+//! an argument, so they can answer; a failing connect handler fails
+//! `connect` with [`ClientError::ConnectHandler`].
+//!
+//! # Transports and TLS
+//! The WebSocket handshake is an HTTP/1.1 upgrade sent through the same
+//! [`reqwest::Client`] as the polling requests, so proxy, CA, client
+//! certificate and cookie settings apply to both transports (python's client
+//! translates its `http_session` settings for the same purpose). A client you
+//! supply must not negotiate HTTP/2 with a server you reach by WebSocket over
+//! TLS: build it with [`http1_only()`](reqwest::ClientBuilder::http1_only).
+//!
+//! # Ctrl-C
+//! With `handle_sigint` (the default), Ctrl-C disconnects every connected
+//! client gracefully, so `wait()` returns and a `connect … wait` program
+//! ends. Listening for Ctrl-C replaces the default action (terminate the
+//! process) for the rest of the process, so a Ctrl-C that finds no connected
+//! client terminates the process with status 130: a second Ctrl-C never
+//! hangs. Programs that handle Ctrl-C themselves should turn the option off.
+
+mod builder;
+mod driver;
+mod error;
+mod handlers;
+mod options;
+mod request;
+mod sigint;
+mod websocket;
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+
+pub use self::builder::ClientBuilder;
+pub use self::error::{BoxError, ClientError, Result};
+pub use self::handlers::ConnectOutcome;
+pub use self::options::{ClientOptions, HttpClient};
+pub use crate::proto::{Data, DisconnectReason, OpenData, TransportKind};
+
+use self::driver::Command;
+use self::handlers::Hub;
+
+/// What happens on a connection, as seen by [`Events`] streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The handshake completed (always the first event).
+    Connect,
+    /// A message from the server.
+    Message(Data),
+    /// The connection moved from polling to WebSocket.
+    Upgrade,
+    /// The connection ended (always the last event).
+    Disconnect(DisconnectReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum State {
+    Connected = 0,
+    Disconnecting = 1,
+    Disconnected = 2,
+}
+
+/// What the driver publishes for the handles' synchronous getters.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: AtomicU8,
+    transport: AtomicU8,
+}
+
+impl Shared {
+    fn new(transport: TransportKind) -> Self {
+        let s = Shared {
+            state: AtomicU8::new(State::Connected as u8),
+            transport: AtomicU8::new(0),
+        };
+        s.set_transport(transport);
+        s
+    }
+
+    pub(crate) fn set_state(&self, state: State) {
+        // Never go back from Disconnected.
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur != State::Disconnected as u8).then_some(state as u8)
+            });
+    }
+
+    fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            0 => State::Connected,
+            1 => State::Disconnecting,
+            _ => State::Disconnected,
+        }
+    }
+
+    pub(crate) fn set_transport(&self, t: TransportKind) {
+        let v = match t {
+            TransportKind::Polling => 0,
+            TransportKind::WebSocket => 1,
+        };
+        self.transport.store(v, Ordering::Release);
+    }
+
+    fn transport(&self) -> TransportKind {
+        match self.transport.load(Ordering::Acquire) {
+            0 => TransportKind::Polling,
+            _ => TransportKind::WebSocket,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    sid: String,
+    open: OpenData,
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Command>,
+    driver_done: watch::Receiver<Option<DisconnectReason>>,
+    handlers_done: watch::Receiver<Option<DisconnectReason>>,
+    hub: Arc<Mutex<Hub>>,
+    tasks: [AbortHandle; 2],
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A connected Engine.IO client (async). Cheap to clone: all clones share
+/// the connection, which is aborted when the last one is dropped.
+///
+/// Made by [`Client::connect`] or [`ClientBuilder::connect`].
+///
+/// ```no_run
+/// use engineio::client::Client;
+///
+/// # async fn run() -> Result<(), engineio::client::ClientError> {
+/// let client = Client::connect("http://localhost:5000").await?;
+/// client.send("hello")?;
+/// client.send(vec![1u8, 2, 3])?;
+/// client.send_json(&serde_json::json!({"foo": "bar"}))?;
+/// client.disconnect().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("sid", &self.inner.sid)
+            .field("transport", &self.transport())
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder for options and handlers.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Connects with the default options and no handlers (use
+    /// [`events`](Self::events) to receive); see [`ClientBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), engineio::client::ClientError> {
+    /// let client = engineio::client::Client::connect("ws://localhost:5000/?token=abc").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: impl AsRef<str>) -> Result<Client> {
+        ClientBuilder::new().connect(url).await
+    }
+
+    /// The session id the server assigned.
+    pub fn sid(&self) -> &str {
+        &self.inner.sid
+    }
+
+    /// The handshake data: `upgrades`, `ping_interval`, `ping_timeout`,
+    /// `max_payload`.
+    pub fn handshake(&self) -> &OpenData {
+        &self.inner.open
+    }
+
+    /// The transport in use now: `Polling` until the upgrade completes.
+    pub fn transport(&self) -> TransportKind {
+        self.inner.shared.transport()
+    }
+
+    /// Whether the connection is up and not closing.
+    pub fn is_connected(&self) -> bool {
+        self.inner.shared.state() == State::Connected
+    }
+
+    /// Queues a message: text (`&str`, `String`) or binary (`Vec<u8>`,
+    /// `Bytes`, `&[u8]`). Messages leave in the order they are queued.
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] once the connection is closing or closed.
+    pub fn send(&self, data: impl Into<Data>) -> Result<()> {
+        if !self.is_connected() {
+            return Err(ClientError::Closed);
+        }
+        self.inner
+            .commands
+            .send(Command::Send(data.into()))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Serialises `value` to JSON and sends it as a text message.
+    ///
+    /// # Errors
+    /// [`ClientError::Json`] if serialisation fails, else as
+    /// [`send`](Self::send).
+    pub fn send_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.send(serde_json::to_string(value)?)
+    }
+
+    /// Disconnects gracefully: messages already queued are sent, then the
+    /// `close` packet; returns once that is done (at most about
+    /// `request_timeout`) and the disconnect handler has run. Called from a
+    /// handler, it does not wait for the handlers. Does nothing more if
+    /// already disconnected.
+    pub async fn disconnect(&self) {
+        self.request_disconnect();
+        self.wait().await;
+    }
+
+    pub(crate) fn request_disconnect(&self) {
+        self.inner.shared.set_state(State::Disconnecting);
+        let _ = self.inner.commands.send(Command::Disconnect);
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
+    }
+
+    /// Stops the connection now, without sending `close` (python:
+    /// `disconnect(abort=True)`). The disconnect event still follows, with
+    /// [`DisconnectReason::ClientDisconnect`].
+    pub fn abort(&self) {
+        self.inner.shared.set_state(State::Disconnecting);
+        let _ = self.inner.commands.send(Command::Abort);
+    }
+
+    /// Waits until the connection has ended and its background work (and,
+    /// unless called from a handler, the disconnect handler) is done;
+    /// returns why it ended.
+    pub async fn wait(&self) -> DisconnectReason {
+        self.wait_inner(handlers::in_handler()).await
+    }
+
+    pub(crate) async fn wait_inner(&self, in_handler: bool) -> DisconnectReason {
+        let reason = wait_set(self.inner.driver_done.clone()).await;
+        if in_handler {
+            return reason;
+        }
+        wait_set(self.inner.handlers_done.clone()).await;
+        reason
+    }
+
+    /// A stream of the connection's events, in order, ending after
+    /// [`ClientEvent::Disconnect`].
+    ///
+    /// If no handler was registered, the first stream taken also gets every
+    /// event from the start (beginning with [`ClientEvent::Connect`]);
+    /// otherwise a stream gets the events that happen after it is taken.
+    /// Events wait in the stream until read, so read it (or drop it).
+    pub fn events(&self) -> Events {
+        Events {
+            rx: handlers::lock(&self.inner.hub).subscribe(),
+        }
+    }
+}
+
+/// A handle that does not keep the connection alive.
+#[derive(Clone)]
+pub(crate) struct WeakClient(std::sync::Weak<Inner>);
+
+impl WeakClient {
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|inner| Client { inner })
+    }
+}
+
+async fn wait_set(mut rx: watch::Receiver<Option<DisconnectReason>>) -> DisconnectReason {
+    match rx.wait_for(Option::is_some).await {
+        Ok(v) => v.unwrap_or(DisconnectReason::TransportError),
+        // The task ended without saying why: it panicked.
+        Err(_) => DisconnectReason::TransportError,
+    }
+}
+
+/// The events of one connection: a [`Stream`](futures_util::Stream), also
+/// readable with [`recv`](Events::recv). Made by [`Client::events`].
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl Events {
+    /// The next event; `None` after the last one.
+    pub async fn recv(&mut self) -> Option<ClientEvent> {
+        self.rx.recv().await
+    }
+
+    #[cfg(feature = "blocking")]
+    pub(crate) fn into_receiver(self) -> mpsc::UnboundedReceiver<ClientEvent> {
+        self.rx
+    }
+}
+
+impl futures_util::Stream for Events {
+    type Item = ClientEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}

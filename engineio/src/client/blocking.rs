@@ -1,0 +1,629 @@
+//! The blocking client: the async [`Client`](super::Client) on a private
+//! runtime thread, for programs without an async runtime (python-engineio's
+//! `engineio.Client`).
+//!
+//! Each connection gets a thread named `engineio-client-runtime` running a
+//! current-thread tokio runtime, which hosts the driver; blocking calls
+//! park the calling thread until the runtime answers. Handlers are plain
+//! closures called, in order, on a thread of their own
+//! (`engineio-client-handlers`), so they may block (a `sleep` in a handler
+//! delays the next events, never the heartbeat). Dropping the last handle
+//! aborts the connection and joins the runtime thread.
+//!
+//! Do not call these methods from inside an async runtime's task: they block
+//! the thread (use the async client there).
+//!
+//! ```no_run
+//! use engineio::client::blocking::Client;
+//!
+//! # fn run() -> Result<(), engineio::client::ClientError> {
+//! let client = Client::builder()
+//!     .on_connect(|client: &Client| client.send("Hello from client"))
+//!     .on_message(|_client, data| println!("server says: {data:?}"))
+//!     .connect("http://localhost:5000")?;
+//! client.wait();
+//! # Ok(()) }
+//! ```
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::{mpsc as std_mpsc, Arc, Weak};
+
+pub use std::sync::mpsc::RecvTimeoutError;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::{BoxError, ClientError, Result};
+use super::handlers::ConnectOutcome;
+use super::{ClientEvent, ClientOptions, WeakClient};
+use crate::proto::{Data, DisconnectReason, OpenData, TransportKind};
+
+type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The private runtime thread.
+struct Runtime {
+    jobs: Option<mpsc::UnboundedSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn start() -> std::io::Result<Arc<Runtime>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        let thread = thread::Builder::new()
+            .name("engineio-client-runtime".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    while let Some(job) = rx.recv().await {
+                        tokio::spawn(job);
+                    }
+                });
+                // Dropping `rt` here cancels the driver and handler tasks.
+            })?;
+        Ok(Arc::new(Runtime {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }))
+    }
+
+    /// Runs `fut` on the runtime and blocks until it completes; `None` if
+    /// the runtime is gone.
+    fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::pin(async move {
+            let _ = tx.send(fut.await);
+        });
+        self.jobs.as_ref()?.send(job).ok()?;
+        block_on(rx).ok()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            if t.thread().id() != thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `fut` on this thread, parking between wake-ups, until it completes
+/// or `deadline` passes. Only for futures that need no runtime context
+/// (channel receivers).
+fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        match deadline {
+            None => thread::park(),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return None;
+                }
+                thread::park_timeout(d - now);
+            }
+        }
+    }
+}
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    match block_on_until(fut, None) {
+        Some(v) => v,
+        None => unreachable!("no deadline"),
+    }
+}
+
+thread_local! {
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
+}
+
+fn in_handler() -> bool {
+    IN_HANDLER.with(Cell::get)
+}
+
+type ConnectFn = Arc<dyn Fn(&Client) -> std::result::Result<(), BoxError> + Send + Sync>;
+type MessageFn = Arc<dyn Fn(&Client, Data) + Send + Sync>;
+type DisconnectFn = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
+
+/// Work for the handler thread.
+enum HandlerJob {
+    Connect(
+        WeakClient,
+        oneshot::Sender<std::result::Result<(), BoxError>>,
+    ),
+    Message(WeakClient, Data),
+    Disconnect(DisconnectReason, oneshot::Sender<()>),
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "handler panicked".to_owned())
+}
+
+fn run_handlers(
+    jobs: std_mpsc::Receiver<HandlerJob>,
+    rt: Weak<Runtime>,
+    on_connect: Option<ConnectFn>,
+    on_message: Option<MessageFn>,
+    on_disconnect: Option<DisconnectFn>,
+) {
+    IN_HANDLER.with(|h| h.set(true));
+    let wrap = |c: &WeakClient| {
+        let client = c.upgrade()?;
+        let rt = rt.upgrade()?;
+        Some(Client {
+            inner: Arc::new(BlockingInner {
+                client,
+                _runtime: rt,
+            }),
+        })
+    };
+    let catch = |f: &mut dyn FnMut()| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
+    };
+    for job in jobs {
+        match job {
+            HandlerJob::Connect(c, reply) => {
+                let mut r = Ok(());
+                if let (Some(h), Some(client)) = (&on_connect, wrap(&c)) {
+                    if let Err(p) = catch(&mut || r = h(&client)) {
+                        r = Err(format!("handler panicked: {p}").into());
+                    }
+                }
+                let _ = reply.send(r);
+            }
+            HandlerJob::Message(c, data) => {
+                if let (Some(h), Some(client)) = (&on_message, wrap(&c)) {
+                    let mut data = Some(data);
+                    if let Err(p) = catch(&mut || {
+                        if let Some(d) = data.take() {
+                            h(&client, d);
+                        }
+                    }) {
+                        tracing::error!("engine.io message handler panicked: {p}");
+                    }
+                }
+            }
+            HandlerJob::Disconnect(reason, reply) => {
+                if let Some(h) = &on_disconnect {
+                    if let Err(p) = catch(&mut || h(reason)) {
+                        tracing::error!("engine.io disconnect handler panicked: {p}");
+                    }
+                }
+                let _ = reply.send(());
+            }
+        }
+    }
+}
+
+/// Options and handlers for a blocking connection; the same as
+/// [`super::ClientBuilder`] with handlers as plain closures.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use engineio::client::blocking::Client;
+/// use engineio::proto::TransportKind;
+///
+/// # fn run() -> Result<(), engineio::client::ClientError> {
+/// let client = Client::builder()
+///     .transports([TransportKind::WebSocket])
+///     .request_timeout(Duration::from_secs(10))
+///     .on_disconnect(|reason| println!("disconnected: {reason}"))
+///     .connect("ws://localhost:5000")?;
+/// client.send("hi")?;
+/// client.disconnect();
+/// # Ok(()) }
+/// ```
+#[must_use]
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    inner: super::ClientBuilder,
+    on_connect: Option<ConnectFn>,
+    on_message: Option<MessageFn>,
+    on_disconnect: Option<DisconnectFn>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("options", self.inner.options_ref())
+            .field("on_connect", &self.on_connect.is_some())
+            .field("on_message", &self.on_message.is_some())
+            .field("on_disconnect", &self.on_disconnect.is_some())
+            .finish()
+    }
+}
+
+macro_rules! forward {
+    ($(#[$m:meta])* $name:ident($($arg:ident: $ty:ty),*)) => {
+        $(#[$m])*
+        pub fn $name(self, $($arg: $ty),*) -> Self {
+            ClientBuilder { inner: self.inner.$name($($arg),*), ..self }
+        }
+    };
+}
+
+impl ClientBuilder {
+    /// A builder with the default options and no handlers.
+    pub fn new() -> Self {
+        ClientBuilder::default()
+    }
+
+    forward!(
+        /// Replaces all options at once.
+        options(options: ClientOptions)
+    );
+    forward!(
+        /// Adds headers sent with every request.
+        headers(headers: HeaderMap)
+    );
+    forward!(
+        /// Timeout of handshakes and POSTs, default 5 s.
+        request_timeout(timeout: Duration)
+    );
+    forward!(
+        /// Sends every request through this client (python: `http_session`).
+        http_client(client: reqwest::Client)
+    );
+    forward!(
+        /// `false` accepts any TLS certificate (default HTTP client only).
+        ssl_verify(verify: bool)
+    );
+    forward!(
+        /// Largest WebSocket message accepted, default 64 MiB.
+        websocket_max_message_size(bytes: usize)
+    );
+    forward!(
+        /// Whether polling requests carry the `t` cache-buster, default `true`.
+        timestamp_requests(on: bool)
+    );
+    forward!(
+        /// Whether Ctrl-C disconnects the client, default `true`; see
+        /// [the async client's docs](super#ctrl-c).
+        handle_sigint(on: bool)
+    );
+    forward!(
+        /// How long the upgrade to WebSocket may take, default 10 s.
+        upgrade_timeout(timeout: Duration)
+    );
+
+    /// The transports, in order; see [`super::ClientBuilder::transports`].
+    pub fn transports(self, transports: impl IntoIterator<Item = TransportKind>) -> Self {
+        ClientBuilder {
+            inner: self.inner.transports(transports),
+            ..self
+        }
+    }
+
+    /// The Engine.IO path, default `/engine.io/`.
+    pub fn engineio_path(self, path: impl Into<String>) -> Self {
+        ClientBuilder {
+            inner: self.inner.engineio_path(path),
+            ..self
+        }
+    }
+
+    /// Adds a header sent with every request; see
+    /// [`super::ClientBuilder::header`].
+    pub fn header<K, V>(self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        ClientBuilder {
+            inner: self.inner.header(name, value),
+            ..self
+        }
+    }
+
+    /// Adds a header sent with the WebSocket handshake only.
+    pub fn websocket_extra_header<K, V>(self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        ClientBuilder {
+            inner: self.inner.websocket_extra_header(name, value),
+            ..self
+        }
+    }
+
+    /// Calls `factory` for a fresh HTTP client on each `connect`.
+    pub fn http_client_factory(
+        self,
+        factory: impl Fn() -> reqwest::Client + Send + Sync + 'static,
+    ) -> Self {
+        ClientBuilder {
+            inner: self.inner.http_client_factory(factory),
+            ..self
+        }
+    }
+
+    /// Called once connected, before `connect` returns; an error or a panic
+    /// makes `connect` fail with [`ClientError::ConnectHandler`].
+    pub fn on_connect<F, R>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Client) -> R + Send + Sync + 'static,
+        R: ConnectOutcome,
+    {
+        self.on_connect = Some(Arc::new(move |c: &Client| handler(c).into_result()));
+        self
+    }
+
+    /// Called for every message from the server, in order.
+    pub fn on_message<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Client, Data) + Send + Sync + 'static,
+    {
+        self.on_message = Some(Arc::new(handler));
+        self
+    }
+
+    /// Called once when the connection ends, with the reason.
+    pub fn on_disconnect<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(DisconnectReason) + Send + Sync + 'static,
+    {
+        self.on_disconnect = Some(Arc::new(handler));
+        self
+    }
+
+    /// Connects; see [`super::ClientBuilder::connect`]. Blocks until the
+    /// handshake and the connect handler are done.
+    ///
+    /// # Errors
+    /// As the async [`connect`](super::ClientBuilder::connect), plus
+    /// [`ClientError::Runtime`] if the runtime thread cannot start.
+    pub fn connect(self, url: impl AsRef<str>) -> Result<Client> {
+        let ClientBuilder {
+            mut inner,
+            on_connect,
+            on_message,
+            on_disconnect,
+        } = self;
+        let rt = Runtime::start().map_err(ClientError::Runtime)?;
+        if on_connect.is_some() || on_message.is_some() || on_disconnect.is_some() {
+            let (jobs, rx) = std_mpsc::channel::<HandlerJob>();
+            // The async side forwards each event to the handler thread; the
+            // connect and disconnect events wait for their handler, so
+            // `connect` and `wait` return after them.
+            if on_connect.is_some() {
+                let jobs = jobs.clone();
+                inner = inner.on_connect_async(move |c: super::Client| {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = jobs.send(HandlerJob::Connect(c.downgrade(), tx)).is_ok();
+                    async move {
+                        if sent {
+                            rx.await.unwrap_or(Ok(()))
+                        } else {
+                            Ok(())
+                        }
+                    }
+                });
+            }
+            if on_message.is_some() {
+                let jobs = jobs.clone();
+                inner = inner.on_message_async(move |c: super::Client, d: Data| {
+                    let _ = jobs.send(HandlerJob::Message(c.downgrade(), d));
+                    std::future::ready(())
+                });
+            }
+            if on_disconnect.is_some() {
+                let jobs = jobs.clone();
+                inner = inner.on_disconnect_async(move |r| {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = jobs.send(HandlerJob::Disconnect(r, tx)).is_ok();
+                    async move {
+                        if sent {
+                            let _ = rx.await;
+                        }
+                    }
+                });
+            }
+            drop(jobs);
+            let weak_rt = Arc::downgrade(&rt);
+            // Not joined: it ends by itself once the connection's handlers
+            // are dropped and the current handler returns.
+            thread::Builder::new()
+                .name("engineio-client-handlers".into())
+                .spawn(move || run_handlers(rx, weak_rt, on_connect, on_message, on_disconnect))
+                .map_err(ClientError::Runtime)?;
+        }
+        let url = url.as_ref().to_owned();
+        let client = rt
+            .run(async move { inner.connect(url).await })
+            .ok_or(ClientError::Closed)??;
+        Ok(Client {
+            inner: Arc::new(BlockingInner {
+                client,
+                _runtime: rt,
+            }),
+        })
+    }
+}
+
+struct BlockingInner {
+    // Field order matters: the connection is aborted before the runtime
+    // thread is joined.
+    client: super::Client,
+    _runtime: Arc<Runtime>,
+}
+
+/// A connected blocking Engine.IO client. Cheap to clone; the connection is
+/// aborted, and its runtime thread joined, when the last clone is dropped.
+///
+/// ```no_run
+/// use engineio::client::blocking::Client;
+///
+/// # fn run() -> Result<(), engineio::client::ClientError> {
+/// let client = Client::connect("http://localhost:5000")?;
+/// println!("my sid is {}", client.sid());
+/// client.send_json(&serde_json::json!({"foo": "bar"}))?;
+/// for event in client.events() {
+///     println!("{event:?}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<BlockingInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("blocking::Client")
+            .field(&self.inner.client)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder for options and handlers.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Connects with the default options and no handlers.
+    ///
+    /// # Errors
+    /// See [`ClientBuilder::connect`].
+    pub fn connect(url: impl AsRef<str>) -> Result<Client> {
+        ClientBuilder::new().connect(url)
+    }
+
+    /// The session id the server assigned.
+    pub fn sid(&self) -> &str {
+        self.inner.client.sid()
+    }
+
+    /// The handshake data.
+    pub fn handshake(&self) -> &OpenData {
+        self.inner.client.handshake()
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> TransportKind {
+        self.inner.client.transport()
+    }
+
+    /// Whether the connection is up and not closing.
+    pub fn is_connected(&self) -> bool {
+        self.inner.client.is_connected()
+    }
+
+    /// Queues a message (text or binary); does not block.
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] once the connection is closing or closed.
+    pub fn send(&self, data: impl Into<Data>) -> Result<()> {
+        self.inner.client.send(data)
+    }
+
+    /// Serialises `value` to JSON and sends it as a text message.
+    ///
+    /// # Errors
+    /// [`ClientError::Json`], or as [`send`](Self::send).
+    pub fn send_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.inner.client.send_json(value)
+    }
+
+    /// Disconnects gracefully and blocks until done (see
+    /// [`super::Client::disconnect`]).
+    pub fn disconnect(&self) {
+        self.inner.client.request_disconnect();
+        self.wait();
+    }
+
+    /// Stops the connection now, without sending `close`.
+    pub fn abort(&self) {
+        self.inner.client.abort();
+    }
+
+    /// Blocks until the connection has ended (and, unless called from a
+    /// handler, the disconnect handler has run); returns why it ended.
+    pub fn wait(&self) -> DisconnectReason {
+        block_on(self.inner.client.wait_inner(in_handler()))
+    }
+
+    /// [`wait`](Self::wait) for at most `timeout`; `None` if the connection
+    /// is still up.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<DisconnectReason> {
+        block_on_until(
+            self.inner.client.wait_inner(in_handler()),
+            Some(Instant::now() + timeout),
+        )
+    }
+
+    /// The connection's events as a blocking iterator; see
+    /// [`super::Client::events`].
+    pub fn events(&self) -> Events {
+        Events {
+            rx: self.inner.client.events().into_receiver(),
+        }
+    }
+}
+
+/// The events of one connection, as a blocking iterator that ends after
+/// [`ClientEvent::Disconnect`].
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl Events {
+    /// The next event, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] if none came in time,
+    /// [`RecvTimeoutError::Disconnected`] after the last event.
+    pub fn recv_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> std::result::Result<ClientEvent, RecvTimeoutError> {
+        match block_on_until(self.rx.recv(), Some(Instant::now() + timeout)) {
+            Some(Some(ev)) => Ok(ev),
+            Some(None) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+}
+
+impl Iterator for Events {
+    type Item = ClientEvent;
+
+    fn next(&mut self) -> Option<ClientEvent> {
+        block_on(self.rx.recv())
+    }
+}

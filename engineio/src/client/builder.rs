@@ -1,0 +1,439 @@
+//! [`ClientBuilder`]: options and handlers, ending in `connect`; and the
+//! handshake, which `connect` performs before it starts the driver.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::driver::{Driver, DriverParts};
+use super::error::{body_json, ClientError, Result};
+use super::handlers::{ConnectOutcome, Handlers, Hub, Runner};
+use super::options::{ClientOptions, HttpClient};
+use super::request::Requests;
+use super::websocket::{self, WsSocket};
+use super::{Client, Inner, Shared};
+use crate::proto::{payload, ClientConfig, ClientSession, Data, DisconnectReason, TransportKind};
+
+/// Options and event handlers for a connection; [`connect`](Self::connect)
+/// opens it.
+///
+/// python-engineio's `Client(...)` arguments, `on(...)` registrations and
+/// `connect(...)` arguments all land here. Handlers come in a synchronous
+/// form (`on_message`) and an `async` form (`on_message_async`); each event
+/// has at most one handler (registering again replaces it). Handlers run one
+/// at a time, in order, on a task of their own: a synchronous handler that
+/// blocks delays the next events (not the heartbeat), so move long work to
+/// `tokio::task::spawn_blocking` or use the `async` form.
+///
+/// ```no_run
+/// use engineio::client::{Client, Data};
+///
+/// # async fn run() -> Result<(), engineio::client::ClientError> {
+/// let client = Client::builder()
+///     .header("Authorization", "Bearer token123")
+///     .on_connect(|client: &Client| client.send("Hello from client"))
+///     .on_message(|_client, data: Data| println!("server says: {data:?}"))
+///     .on_disconnect(|reason| println!("disconnected: {reason}"))
+///     .connect("http://localhost:5000")
+///     .await?;
+/// client.wait().await;
+/// # Ok(()) }
+/// ```
+#[must_use]
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    options: ClientOptions,
+    handlers: Handlers,
+    error: Option<String>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("options", &self.options)
+            .field("on_connect", &self.handlers.connect.is_some())
+            .field("on_message", &self.handlers.message.is_some())
+            .field("on_disconnect", &self.handlers.disconnect.is_some())
+            .finish()
+    }
+}
+
+fn header_pair<K, V>(name: K, value: V) -> Result<(HeaderName, HeaderValue), String>
+where
+    K: TryInto<HeaderName>,
+    K::Error: std::fmt::Display,
+    V: TryInto<HeaderValue>,
+    V::Error: std::fmt::Display,
+{
+    let name = name.try_into().map_err(|e| e.to_string())?;
+    let value = value.try_into().map_err(|e| format!("{name}: {e}"))?;
+    Ok((name, value))
+}
+
+impl ClientBuilder {
+    /// A builder with the default [`ClientOptions`] and no handlers.
+    pub fn new() -> Self {
+        ClientBuilder::default()
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options as set so far.
+    pub fn options_ref(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Adds a header sent with every request (python: `connect(headers=)`).
+    /// An invalid name or value makes `connect` fail with
+    /// [`ClientError::InvalidHeader`].
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        match header_pair(name, value) {
+            Ok((k, v)) => {
+                self.options.headers.append(k, v);
+            }
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Adds headers sent with every request.
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        self.options.headers.extend(headers);
+        self
+    }
+
+    /// The transports, in order (python: `connect(transports=)`): the first
+    /// opens the connection; `[Polling, WebSocket]` (the default) upgrades
+    /// once connected; `[WebSocket]` connects directly; `[Polling]` never
+    /// upgrades.
+    pub fn transports(mut self, transports: impl IntoIterator<Item = TransportKind>) -> Self {
+        self.options.transports = transports.into_iter().collect();
+        self
+    }
+
+    /// The Engine.IO path (python: `engineio_path`), default `/engine.io/`.
+    pub fn engineio_path(mut self, path: impl Into<String>) -> Self {
+        self.options.engineio_path = path.into();
+        self
+    }
+
+    /// Timeout of handshakes and POSTs (python: `request_timeout`),
+    /// default 5 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.options.request_timeout = timeout;
+        self
+    }
+
+    /// Sends every request through this client (python: `http_session`):
+    /// its proxy, CA, certificate and cookie settings apply to polling and
+    /// to the WebSocket handshake. See [`HttpClient`] about HTTP/2.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.options.http_client = Some(HttpClient::Client(client));
+        self
+    }
+
+    /// Calls `factory` for a fresh HTTP client on each `connect` (python:
+    /// an `http_session` factory).
+    pub fn http_client_factory(
+        mut self,
+        factory: impl Fn() -> reqwest::Client + Send + Sync + 'static,
+    ) -> Self {
+        self.options.http_client = Some(HttpClient::factory(factory));
+        self
+    }
+
+    /// `false` accepts any TLS certificate (python: `ssl_verify`). Applies to
+    /// the default HTTP client only.
+    pub fn ssl_verify(mut self, verify: bool) -> Self {
+        self.options.ssl_verify = verify;
+        self
+    }
+
+    /// Adds a header sent with the WebSocket handshake only.
+    pub fn websocket_extra_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        match header_pair(name, value) {
+            Ok((k, v)) => {
+                self.options.websocket_extra_headers.append(k, v);
+            }
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Largest WebSocket message accepted, default 64 MiB.
+    pub fn websocket_max_message_size(mut self, bytes: usize) -> Self {
+        self.options.websocket_max_message_size = bytes;
+        self
+    }
+
+    /// Whether polling requests carry the `t` cache-buster (python:
+    /// `timestamp_requests`), default `true`.
+    pub fn timestamp_requests(mut self, on: bool) -> Self {
+        self.options.timestamp_requests = on;
+        self
+    }
+
+    /// Whether Ctrl-C disconnects the client (python: `handle_sigint`),
+    /// default `true`. See [the module docs](super#ctrl-c).
+    pub fn handle_sigint(mut self, on: bool) -> Self {
+        self.options.handle_sigint = on;
+        self
+    }
+
+    /// How long the upgrade to WebSocket may take, default 10 s.
+    pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
+        self.options.upgrade_timeout = timeout;
+        self
+    }
+
+    /// Called once connected, before `connect` returns. Return `()` or a
+    /// `Result`: an error (or a panic) closes the connection and makes
+    /// `connect` fail with [`ClientError::ConnectHandler`].
+    pub fn on_connect<F, R>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Client) -> R + Send + Sync + 'static,
+        R: ConnectOutcome,
+    {
+        self.handlers.connect = Some(Arc::new(move |c: Client| {
+            let r = handler(&c).into_result();
+            Box::pin(std::future::ready(r))
+        }));
+        self
+    }
+
+    /// The `async` form of [`on_connect`](Self::on_connect).
+    pub fn on_connect_async<F, Fut, R>(mut self, handler: F) -> Self
+    where
+        F: Fn(Client) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: ConnectOutcome,
+    {
+        self.handlers.connect = Some(Arc::new(move |c: Client| {
+            let fut = handler(c);
+            Box::pin(async move { fut.await.into_result() })
+        }));
+        self
+    }
+
+    /// Called for every message from the server, in order.
+    pub fn on_message<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Client, Data) + Send + Sync + 'static,
+    {
+        self.handlers.message = Some(Arc::new(move |c: Client, d: Data| {
+            handler(&c, d);
+            Box::pin(std::future::ready(()))
+        }));
+        self
+    }
+
+    /// The `async` form of [`on_message`](Self::on_message); the next
+    /// message waits until the returned future completes.
+    pub fn on_message_async<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Client, Data) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.message = Some(Arc::new(move |c: Client, d: Data| Box::pin(handler(c, d))));
+        self
+    }
+
+    /// Called once when the connection ends, whoever ended it, with the
+    /// reason. Not called when `connect` fails.
+    pub fn on_disconnect<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(DisconnectReason) + Send + Sync + 'static,
+    {
+        self.handlers.disconnect = Some(Arc::new(move |r| {
+            handler(r);
+            Box::pin(std::future::ready(()))
+        }));
+        self
+    }
+
+    /// The `async` form of [`on_disconnect`](Self::on_disconnect).
+    pub fn on_disconnect_async<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.disconnect = Some(Arc::new(move |r| Box::pin(handler(r))));
+        self
+    }
+
+    /// Connects: performs the handshake on the first transport, runs the
+    /// connect handler, and returns. The upgrade to WebSocket, if any,
+    /// continues in the background.
+    ///
+    /// Must be called within a tokio runtime (with the time and IO drivers
+    /// enabled).
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidUrl`], [`InvalidTransports`](ClientError::InvalidTransports),
+    /// [`InvalidHeader`](ClientError::InvalidHeader) before any request;
+    /// [`ConnectionRefused`](ClientError::ConnectionRefused) when the server
+    /// answers the handshake with an error status;
+    /// [`Http`](ClientError::Http), [`WebSocket`](ClientError::WebSocket),
+    /// [`Timeout`](ClientError::Timeout) or [`Protocol`](ClientError::Protocol)
+    /// when it cannot be completed;
+    /// [`ConnectHandler`](ClientError::ConnectHandler) when the connect
+    /// handler fails.
+    pub async fn connect(self, url: impl AsRef<str>) -> Result<Client> {
+        let ClientBuilder {
+            options,
+            handlers,
+            error,
+        } = self;
+        if let Some(e) = error {
+            return Err(ClientError::InvalidHeader(e));
+        }
+        let Some(&first) = options.transports.first() else {
+            return Err(ClientError::InvalidTransports(
+                "at least one transport is needed".into(),
+            ));
+        };
+        let mut config = ClientConfig::default();
+        config.upgrade = first == TransportKind::Polling
+            && options.transports.contains(&TransportKind::WebSocket);
+        config.upgrade_timeout = options.upgrade_timeout;
+        let mut req = Requests::new(url.as_ref(), &options)?;
+        let (session, ws) = handshake(&mut req, first, config).await?;
+        let open = session
+            .open_data()
+            .cloned()
+            .ok_or_else(|| ClientError::Protocol("no handshake data".into()))?;
+        tracing::debug!(sid = %open.sid, transport = %first, "engine.io client connected");
+
+        let hub = Arc::new(Mutex::new(Hub::new(Runner::keeps_backlog(&handlers))));
+        let shared = Arc::new(Shared::new(first));
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (driver_done_tx, driver_done) = watch::channel(None);
+        let (handlers_done_tx, handlers_done) = watch::channel(None);
+        let (start_tx, start_rx) = oneshot::channel();
+        let (connected_tx, connected_rx) = oneshot::channel();
+
+        let driver = Driver::new(DriverParts {
+            session,
+            ws,
+            req,
+            commands: cmd_rx,
+            self_commands: cmd_tx.clone(),
+            handle_sigint: options.handle_sigint,
+            events: ev_tx,
+            shared: shared.clone(),
+            done: driver_done_tx,
+        });
+        let runner = Runner {
+            events: ev_rx,
+            start: start_rx,
+            handlers,
+            hub: hub.clone(),
+            connected: connected_tx,
+            done: handlers_done_tx,
+        };
+        let driver_task = tokio::spawn(driver.run());
+        let runner_task = tokio::spawn(runner.run());
+        let client = Client {
+            inner: Arc::new(Inner {
+                sid: open.sid.clone(),
+                open,
+                shared,
+                commands: cmd_tx,
+                driver_done,
+                handlers_done,
+                hub,
+                tasks: [driver_task.abort_handle(), runner_task.abort_handle()],
+            }),
+        };
+        let _ = start_tx.send(Arc::downgrade(&client.inner));
+        match connected_rx.await {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => {
+                client.disconnect().await;
+                Err(ClientError::ConnectHandler(e))
+            }
+            // The handler task ended before the connect event: the driver
+            // died at once.
+            Err(_) => Err(ClientError::Closed),
+        }
+    }
+}
+
+/// Opens the connection on `first` and feeds the server's first packets to a
+/// new session.
+async fn handshake(
+    req: &mut Requests,
+    first: TransportKind,
+    config: ClientConfig,
+) -> Result<(ClientSession, Option<WsSocket>)> {
+    let mut session = ClientSession::new(first, config);
+    let ws = match first {
+        TransportKind::Polling => {
+            let answer = req
+                .get(None, req.request_timeout)
+                .await
+                .map_err(ClientError::from_reqwest)?;
+            req.remember_cookies(&answer.headers);
+            if answer.status != reqwest::StatusCode::OK {
+                return Err(ClientError::ConnectionRefused {
+                    status: answer.status,
+                    body: body_json(&answer.body),
+                });
+            }
+            let packets = payload::decode(answer.body, usize::MAX)
+                .map_err(|e| ClientError::Protocol(format!("handshake answer: {e}")))?;
+            let now = Instant::now();
+            for p in packets {
+                session.handle_packet(now, p);
+            }
+            None
+        }
+        TransportKind::WebSocket => {
+            let mut headers = req.headers();
+            headers.extend(req.ws_headers.clone());
+            let mut ws = websocket::open(
+                req.http.clone(),
+                req.websocket_url(None),
+                headers,
+                req.ws_max_message_size,
+                req.request_timeout,
+            )
+            .await?;
+            let first = tokio::time::timeout(req.request_timeout, ws.read_packet())
+                .await
+                .map_err(|_| ClientError::Timeout)?
+                .map_err(|e| ClientError::WebSocket(e.into()))?
+                .ok_or_else(|| {
+                    ClientError::Protocol("the server closed the WebSocket before `open`".into())
+                })?;
+            session.handle_packet(Instant::now(), first);
+            Some(ws)
+        }
+    };
+    if session.open_data().is_none() {
+        return Err(ClientError::Protocol(
+            "the server's first packet is not a valid `open` packet".into(),
+        ));
+    }
+    Ok((session, ws))
+}

@@ -1,0 +1,485 @@
+//! The connection driver: one task per connection that owns the
+//! [`ClientSession`], the transports and one timer.
+//!
+//! It feeds the session every input (received packets, finished requests,
+//! commands from the [`Client`](super::Client) handle, the timer) and, after
+//! each, drains its outputs ([`Driver::pump`]): events go to the handler
+//! task, packets to a polling POST or the WebSocket writer, the next
+//! deadline to the timer (reset only when it changes). At most one polling
+//! GET and one POST are in flight; they are futures owned by this task, so
+//! dropping the driver cancels them. WebSocket reading and writing run in two
+//! small tasks per socket that report back over a channel.
+//!
+//! The driver decides nothing about the protocol: when the session is over
+//! (it says so with [`ClientEvent::Closed`](engineio_proto::ClientEvent)),
+//! the driver waits — for a graceful disconnect only, and at most
+//! `request_timeout` — for the `close` packet to leave, then stops.
+
+use std::future::pending;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Sleep;
+
+use super::handlers::BoxFuture;
+use super::request::{HttpAnswer, Requests};
+use super::websocket::{self, OpenError, WsConn, WsEvent, WsIo, WsSocket};
+use super::{sigint, ClientEvent, Shared, State};
+use crate::proto::{
+    payload, ClientEvent as SessionEvent, ClientSession, Data, DisconnectReason, Packet,
+    TransportKind,
+};
+
+/// What a [`Client`](super::Client) handle asks of its driver.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Queue a message.
+    Send(Data),
+    /// Close gracefully: queued messages, then `close`.
+    Disconnect,
+    /// Stop now, sending nothing more.
+    Abort,
+}
+
+type HttpFuture = BoxFuture<Result<HttpAnswer, reqwest::Error>>;
+
+/// The upgrade probe in progress.
+enum Probe {
+    /// The WebSocket handshake is under way; `packet` (`2probe`) goes out
+    /// once it is open.
+    Opening {
+        fut: BoxFuture<Result<WsSocket, OpenError>>,
+        packet: Packet,
+    },
+    /// `2probe` is sent. `answered` once the first packet went to the
+    /// session; packets after it (none expected before `5`) wait in
+    /// `early`.
+    Open {
+        conn: WsConn,
+        answered: bool,
+        early: Vec<Packet>,
+    },
+}
+
+pub(crate) struct Driver {
+    session: ClientSession,
+    sid: String,
+    req: Requests,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// A sender to our own command channel, for the Ctrl-C registry.
+    self_commands: mpsc::UnboundedSender<Command>,
+    handle_sigint: bool,
+    events: mpsc::UnboundedSender<ClientEvent>,
+    shared: Arc<Shared>,
+    done: watch::Sender<Option<DisconnectReason>>,
+    get: Option<HttpFuture>,
+    post: Option<HttpFuture>,
+    ws: Option<WsConn>,
+    probe: Option<Probe>,
+    ws_io_tx: mpsc::UnboundedSender<WsIo>,
+    ws_io: mpsc::UnboundedReceiver<WsIo>,
+    next_ws_id: u64,
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<Instant>,
+    closed: Option<DisconnectReason>,
+    /// Set on a graceful close: how long the `close` packet may take.
+    linger_until: Option<Instant>,
+    aborted: bool,
+}
+
+/// The parts [`Driver::new`] takes.
+pub(crate) struct DriverParts {
+    pub(crate) session: ClientSession,
+    pub(crate) ws: Option<WsSocket>,
+    pub(crate) req: Requests,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) self_commands: mpsc::UnboundedSender<Command>,
+    pub(crate) handle_sigint: bool,
+    pub(crate) events: mpsc::UnboundedSender<ClientEvent>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) done: watch::Sender<Option<DisconnectReason>>,
+}
+
+impl Driver {
+    pub(crate) fn new(parts: DriverParts) -> Self {
+        let DriverParts {
+            session,
+            ws,
+            req,
+            commands,
+            self_commands,
+            handle_sigint,
+            events,
+            shared,
+            done,
+        } = parts;
+        let (ws_io_tx, ws_io) = mpsc::unbounded_channel();
+        let sid = session.sid().unwrap_or_default().to_owned();
+        let mut d = Driver {
+            session,
+            sid,
+            req,
+            commands,
+            self_commands,
+            handle_sigint,
+            events,
+            shared,
+            done,
+            get: None,
+            post: None,
+            ws: None,
+            probe: None,
+            ws_io_tx,
+            ws_io,
+            next_ws_id: 0,
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            timer_at: None,
+            closed: None,
+            linger_until: None,
+            aborted: false,
+        };
+        if let Some(socket) = ws {
+            let id = d.new_ws_id();
+            d.ws = Some(socket.start(id, d.ws_io_tx.clone()));
+        }
+        d
+    }
+
+    fn new_ws_id(&mut self) -> u64 {
+        self.next_ws_id += 1;
+        self.next_ws_id
+    }
+
+    pub(crate) async fn run(mut self) {
+        let _sigint = self
+            .handle_sigint
+            .then(|| sigint::register(self.self_commands.clone()));
+        loop {
+            self.pump();
+            if self.should_stop() {
+                break;
+            }
+            tokio::select! {
+                cmd = self.commands.recv() => self.on_command(cmd.unwrap_or(Command::Abort)),
+                r = poll_slot(&mut self.get) => {
+                    self.get = None;
+                    self.on_get(r);
+                }
+                r = poll_slot(&mut self.post) => {
+                    self.post = None;
+                    self.on_post(r);
+                }
+                r = probe_opened(&mut self.probe) => self.on_probe_opened(r),
+                Some(io) = self.ws_io.recv() => self.on_ws(io),
+                () = writer_finished(&mut self.ws), if self.linger_until.is_some() => {}
+                () = &mut self.timer, if self.timer_at.is_some() => self.on_timer(),
+            }
+        }
+        self.shared.set_state(State::Disconnected);
+        let reason = self.closed.unwrap_or(DisconnectReason::TransportError);
+        // Cancel whatever is left before reporting the end, so that a
+        // `wait()` that returns sees no background work.
+        self.get = None;
+        self.post = None;
+        self.probe = None;
+        self.ws = None;
+        self.done.send_replace(Some(reason));
+    }
+
+    fn should_stop(&self) -> bool {
+        let Some(reason) = self.closed else {
+            return false;
+        };
+        if self.aborted || reason != DisconnectReason::ClientDisconnect {
+            return true;
+        }
+        let flushing = self.post.is_some() || self.ws.as_ref().is_some_and(WsConn::flushing);
+        !flushing || self.linger_until.is_some_and(|t| Instant::now() >= t)
+    }
+
+    /// Drains the session's outputs after an input.
+    fn pump(&mut self) {
+        let now = Instant::now();
+        // The upgrade's last step waits for polling to be idle.
+        if self.session.is_polling_paused() && self.get.is_none() && self.post.is_none() {
+            if let Some(Probe::Open { .. }) = &self.probe {
+                if let Some(five) = self.session.complete_upgrade() {
+                    let Some(Probe::Open { conn, early, .. }) = self.probe.take() else {
+                        unreachable!("checked above")
+                    };
+                    conn.send(&five);
+                    self.ws = Some(conn);
+                    for p in early {
+                        self.session.handle_packet(now, p);
+                    }
+                }
+            }
+        }
+        match self.session.transport() {
+            TransportKind::WebSocket => {
+                if let Some(ws) = &self.ws {
+                    while let Some(p) = self.session.poll_transmit() {
+                        ws.send(&p);
+                    }
+                }
+            }
+            TransportKind::Polling => {
+                if self.post.is_none() {
+                    if let Some(packets) = self.session.poll_payload() {
+                        let body = payload::encode(&packets);
+                        self.post = Some(Box::pin(self.req.post(&self.sid, body)));
+                    }
+                }
+                if self.get.is_none()
+                    && self.session.is_connected()
+                    && !self.session.is_polling_paused()
+                {
+                    // A long poll lasts up to a ping interval; the session's
+                    // heartbeat timer catches a dead server before this
+                    // timeout does.
+                    let timeout = self
+                        .session
+                        .open_data()
+                        .map_or(self.req.request_timeout, |o| {
+                            o.ping_interval() + o.ping_timeout() + self.req.request_timeout
+                        });
+                    self.get = Some(Box::pin(self.req.get(Some(&self.sid), timeout)));
+                }
+            }
+        }
+        if self.session.wants_upgrade() && self.probe.is_none() {
+            let packet = self.session.begin_upgrade(now);
+            let mut headers = self.req.headers();
+            headers.extend(self.req.ws_headers.clone());
+            let fut = websocket::open(
+                self.req.http.clone(),
+                self.req.websocket_url(Some(&self.sid)),
+                headers,
+                self.req.ws_max_message_size,
+                self.req.request_timeout,
+            );
+            self.probe = Some(Probe::Opening {
+                fut: Box::pin(fut),
+                packet,
+            });
+        }
+        while let Some(ev) = self.session.poll_event() {
+            self.on_session_event(ev, now);
+        }
+        let deadline = match (self.session.poll_timeout(), self.linger_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if deadline != self.timer_at {
+            self.timer_at = deadline;
+            if let Some(at) = deadline {
+                self.timer.as_mut().reset(at.into());
+            }
+        }
+    }
+
+    fn on_session_event(&mut self, ev: SessionEvent, now: Instant) {
+        match ev {
+            SessionEvent::Connected(_) => self.emit(ClientEvent::Connect),
+            SessionEvent::Message(data) => self.emit(ClientEvent::Message(data)),
+            SessionEvent::Upgraded => {
+                tracing::debug!(sid = %self.sid, "engine.io client upgraded to websocket");
+                self.shared.set_transport(TransportKind::WebSocket);
+                self.emit(ClientEvent::Upgrade);
+            }
+            SessionEvent::UpgradeFailed => {
+                tracing::warn!(sid = %self.sid, "engine.io client upgrade failed; staying on polling");
+                self.probe = None;
+            }
+            SessionEvent::Closed(reason) => {
+                tracing::debug!(sid = %self.sid, %reason, "engine.io client disconnected");
+                self.closed = Some(reason);
+                self.shared.set_state(State::Disconnected);
+                if reason == DisconnectReason::ClientDisconnect && !self.aborted {
+                    self.linger_until = Some(now + self.req.request_timeout);
+                    if let Some(ws) = &mut self.ws {
+                        ws.close();
+                    }
+                }
+                self.emit(ClientEvent::Disconnect(reason));
+            }
+        }
+    }
+
+    fn emit(&self, ev: ClientEvent) {
+        // The handler task outlives the driver unless the client was dropped,
+        // and then nobody listens anyway.
+        let _ = self.events.send(ev);
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Send(data) => {
+                // Refused only once closing; `Client::send` has already
+                // told the caller.
+                let _ = self.session.send(data);
+            }
+            Command::Disconnect => {
+                if self.closed.is_none() {
+                    self.shared.set_state(State::Disconnecting);
+                }
+                self.session.close();
+            }
+            Command::Abort => {
+                self.aborted = true;
+                self.session.close();
+                // With `close` queued, a transport failure ends the session
+                // as a client disconnect.
+                self.session
+                    .handle_transport_error(DisconnectReason::TransportClose);
+            }
+        }
+    }
+
+    fn on_get(&mut self, r: Result<HttpAnswer, reqwest::Error>) {
+        let now = Instant::now();
+        match self.check_answer(r, "GET") {
+            Some(body) => match payload::decode(body, usize::MAX) {
+                Ok(packets) => {
+                    for p in packets {
+                        self.session.handle_packet(now, p);
+                    }
+                }
+                Err(e) => self.transport_error(format_args!("bad polling payload: {e}")),
+            },
+            None => {}
+        }
+    }
+
+    fn on_post(&mut self, r: Result<HttpAnswer, reqwest::Error>) {
+        let _ = self.check_answer(r, "POST");
+    }
+
+    /// The body of a 200 answer; anything else fails the transport.
+    fn check_answer(
+        &mut self,
+        r: Result<HttpAnswer, reqwest::Error>,
+        what: &str,
+    ) -> Option<bytes::Bytes> {
+        match r {
+            Ok(a) if a.status == reqwest::StatusCode::OK => {
+                self.req.remember_cookies(&a.headers);
+                Some(a.body)
+            }
+            Ok(a) => {
+                self.transport_error(format_args!(
+                    "polling {what} answered HTTP {}: {}",
+                    a.status,
+                    String::from_utf8_lossy(&a.body)
+                ));
+                None
+            }
+            Err(e) => {
+                self.transport_error(format_args!("polling {what} failed: {e}"));
+                None
+            }
+        }
+    }
+
+    fn transport_error(&mut self, why: std::fmt::Arguments<'_>) {
+        if !self.session.is_closed() {
+            tracing::warn!(sid = %self.sid, "engine.io client transport error: {why}");
+        }
+        self.session
+            .handle_transport_error(DisconnectReason::TransportError);
+    }
+
+    fn on_probe_opened(&mut self, r: Result<WsSocket, OpenError>) {
+        let Some(Probe::Opening { packet, .. }) = self.probe.take() else {
+            return;
+        };
+        match r {
+            Ok(socket) => {
+                let id = self.new_ws_id();
+                let conn = socket.start(id, self.ws_io_tx.clone());
+                conn.send(&packet);
+                self.probe = Some(Probe::Open {
+                    conn,
+                    answered: false,
+                    early: Vec::new(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(sid = %self.sid, "engine.io client upgrade: WebSocket failed: {e}");
+                self.session.abort_upgrade();
+            }
+        }
+    }
+
+    fn on_ws(&mut self, io: WsIo) {
+        let now = Instant::now();
+        if self.ws.as_ref().is_some_and(|w| w.id == io.id) {
+            match io.event {
+                WsEvent::Packet(p) => self.session.handle_packet(now, p),
+                // engine.io servers close WebSockets without a `close`
+                // packet: a close frame is the server disconnecting.
+                WsEvent::Closed => self.session.handle_packet(now, Packet::Close),
+                WsEvent::Failed(e) => {
+                    self.transport_error(format_args!("WebSocket: {e}"));
+                }
+            }
+            return;
+        }
+        let Some(Probe::Open {
+            conn,
+            answered,
+            early,
+        }) = &mut self.probe
+        else {
+            return;
+        };
+        if conn.id != io.id {
+            return;
+        }
+        match io.event {
+            WsEvent::Packet(p) if !*answered => {
+                *answered = true;
+                // `Aborted` surfaces as an `UpgradeFailed` event, which drops
+                // the probe.
+                let _ = self.session.handle_probe_packet(p);
+            }
+            WsEvent::Packet(p) => early.push(p),
+            WsEvent::Closed | WsEvent::Failed(_) => self.session.abort_upgrade(),
+        }
+    }
+
+    fn on_timer(&mut self) {
+        self.timer_at = None;
+        self.session.handle_timeout(Instant::now());
+    }
+}
+
+/// Awaits the future in `slot`, or never if there is none.
+async fn poll_slot<T>(slot: &mut Option<BoxFuture<T>>) -> T {
+    match slot {
+        Some(f) => f.as_mut().await,
+        None => pending().await,
+    }
+}
+
+async fn probe_opened(probe: &mut Option<Probe>) -> Result<WsSocket, OpenError> {
+    match probe {
+        Some(Probe::Opening { fut, .. }) => fut.as_mut().await,
+        _ => pending().await,
+    }
+}
+
+/// Completes when the WebSocket writer has finished flushing a close.
+async fn writer_finished(ws: &mut Option<WsConn>) {
+    match ws.as_mut().and_then(|w| w.writer.as_mut()) {
+        Some(h) => {
+            let _ = h.await;
+            if let Some(w) = ws {
+                w.writer = None;
+            }
+        }
+        None => pending().await,
+    }
+}

@@ -1,0 +1,217 @@
+//! Event handlers, the event stream's hub, and the task that calls them.
+//!
+//! One task per connection receives the driver's events in order and, for
+//! each, awaits its handler, then hands the event to the stream subscribers.
+//! Handlers therefore see messages in order (python-engineio runs each in its
+//! own task), and a slow handler never delays the driver's heartbeat: events
+//! queue up between the two tasks.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+
+use futures_util::FutureExt as _;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::error::BoxError;
+use super::{Client, ClientEvent, Inner};
+use crate::proto::{Data, DisconnectReason};
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type ConnectFn = Arc<dyn Fn(Client) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
+pub(crate) type MessageFn = Arc<dyn Fn(Client, Data) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type DisconnectFn = Arc<dyn Fn(DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+/// The handlers registered on a builder.
+#[derive(Clone, Default)]
+pub(crate) struct Handlers {
+    pub(crate) connect: Option<ConnectFn>,
+    pub(crate) message: Option<MessageFn>,
+    pub(crate) disconnect: Option<DisconnectFn>,
+}
+
+impl Handlers {
+    fn any(&self) -> bool {
+        self.connect.is_some() || self.message.is_some() || self.disconnect.is_some()
+    }
+}
+
+/// What a connect handler returns: `()`, or a `Result` whose error makes
+/// `connect` fail with [`ClientError::ConnectHandler`](super::ClientError::ConnectHandler).
+pub trait ConnectOutcome {
+    /// The outcome as a `Result`.
+    fn into_result(self) -> Result<(), BoxError>;
+}
+
+impl ConnectOutcome for () {
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<BoxError>> ConnectOutcome for Result<(), E> {
+    fn into_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Fan-out of events to [`Events`](super::Events) streams.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    subscribers: Vec<mpsc::UnboundedSender<ClientEvent>>,
+    /// Events kept for the first subscriber: only when no handler is
+    /// registered, so a handler-only client never accumulates events.
+    backlog: Option<VecDeque<ClientEvent>>,
+    closed: bool,
+}
+
+impl Hub {
+    pub(crate) fn new(keep_backlog: bool) -> Self {
+        Hub {
+            subscribers: Vec::new(),
+            backlog: keep_backlog.then(VecDeque::new),
+            closed: false,
+        }
+    }
+
+    fn deliver(&mut self, ev: ClientEvent) {
+        if let Some(b) = &mut self.backlog {
+            b.push_back(ev);
+        } else {
+            self.subscribers.retain(|s| s.send(ev.clone()).is_ok());
+        }
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+        self.subscribers.clear();
+    }
+
+    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<ClientEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        for ev in self.backlog.take().into_iter().flatten() {
+            let _ = tx.send(ev);
+        }
+        if !self.closed {
+            self.subscribers.push(tx);
+        }
+        rx
+    }
+}
+
+tokio::task_local! {
+    static IN_HANDLER: ();
+}
+
+/// Whether the caller runs inside a handler (then `disconnect` and `wait`
+/// must not wait for the handlers to finish: that would wait for itself).
+pub(crate) fn in_handler() -> bool {
+    IN_HANDLER.try_with(|_| ()).is_ok()
+}
+
+/// Awaits a handler call; a panic (in the call or the future) becomes an
+/// error. Handlers are called inside the future so that a synchronous
+/// handler's panic is caught too.
+async fn guarded<T>(fut: impl Future<Output = T> + Send) -> Result<T, BoxError> {
+    AssertUnwindSafe(fut).catch_unwind().await.map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "handler panicked".to_owned());
+        format!("handler panicked: {msg}").into()
+    })
+}
+
+/// Everything the handler task needs.
+pub(crate) struct Runner {
+    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+    pub(crate) start: oneshot::Receiver<Weak<Inner>>,
+    pub(crate) handlers: Handlers,
+    pub(crate) hub: Arc<Mutex<Hub>>,
+    pub(crate) connected: oneshot::Sender<Result<(), BoxError>>,
+    pub(crate) done: watch::Sender<Option<DisconnectReason>>,
+}
+
+impl Runner {
+    pub(crate) fn keeps_backlog(handlers: &Handlers) -> bool {
+        !handlers.any()
+    }
+
+    pub(crate) async fn run(self) {
+        IN_HANDLER.scope((), self.run_inner()).await;
+    }
+
+    async fn run_inner(self) {
+        let Runner {
+            mut events,
+            start,
+            handlers,
+            hub,
+            connected,
+            done,
+        } = self;
+        let Ok(weak) = start.await else { return };
+        let client = || weak.upgrade().map(|inner| Client { inner });
+        let mut connected = Some(connected);
+        // After a failed connect handler the application never got a
+        // client: it sees no further events.
+        let mut failed = false;
+        let reason = loop {
+            // A channel that ends without a disconnect means the driver died:
+            // still report the disconnect.
+            let ev = events
+                .recv()
+                .await
+                .unwrap_or(ClientEvent::Disconnect(DisconnectReason::TransportError));
+            let mut reason = None;
+            match &ev {
+                ClientEvent::Connect => {
+                    let r = match (&handlers.connect, client()) {
+                        (Some(h), Some(c)) => {
+                            guarded(async move { h(c).await }).await.and_then(|r| r)
+                        }
+                        (_, None) => return,
+                        (None, Some(_)) => Ok(()),
+                    };
+                    failed = r.is_err();
+                    if let Some(tx) = connected.take() {
+                        let _ = tx.send(r);
+                    }
+                }
+                ClientEvent::Message(data) if !failed => {
+                    if let Some(h) = &handlers.message {
+                        let Some(c) = client() else { return };
+                        if let Err(e) = guarded(async move { h(c, data.clone()).await }).await {
+                            tracing::error!("engine.io message handler: {e}");
+                        }
+                    }
+                }
+                ClientEvent::Disconnect(r) => {
+                    reason = Some(*r);
+                    if let (Some(h), false) = (&handlers.disconnect, failed) {
+                        if let Err(e) = guarded(async move { h(*r).await }).await {
+                            tracing::error!("engine.io disconnect handler: {e}");
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !failed {
+                lock(&hub).deliver(ev);
+            }
+            if let Some(r) = reason {
+                break r;
+            }
+        };
+        lock(&hub).close();
+        done.send_replace(Some(reason));
+    }
+}
+
+pub(crate) fn lock(hub: &Mutex<Hub>) -> std::sync::MutexGuard<'_, Hub> {
+    hub.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
