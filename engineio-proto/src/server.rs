@@ -483,26 +483,42 @@ impl ServerSession {
 
     /// Call when the deadline from [`ServerSession::poll_timeout`] has
     /// passed.
+    ///
+    /// Deadlines chain from when they were *due*, not from `now`: a driver
+    /// that runs late (a busy runtime) does not stretch the heartbeat, and
+    /// one call at any later time applies everything that became due,
+    /// e.g. the ping and then its timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<Timer> = self.timers.expired(now).collect();
-        for t in expired {
-            match t {
-                Timer::Ping => {
-                    if self.state == State::Open {
-                        self.queue.push_back(Packet::ping());
-                        self.timers.set(Timer::Heartbeat, now + self.ping_timeout);
-                    }
+        loop {
+            let ping_due = self.timers.get(Timer::Ping);
+            let expired: Vec<Timer> = self.timers.expired(now).collect();
+            if expired.is_empty() {
+                break;
+            }
+            for t in expired {
+                self.handle_expired(t, ping_due.unwrap_or(now));
+            }
+        }
+    }
+
+    fn handle_expired(&mut self, t: Timer, ping_due: Instant) {
+        match t {
+            Timer::Ping => {
+                if self.state == State::Open {
+                    self.queue.push_back(Packet::ping());
+                    self.timers
+                        .set(Timer::Heartbeat, ping_due + self.ping_timeout);
                 }
-                Timer::Heartbeat => self.finish(DisconnectReason::PingTimeout, Packet::Close),
-                Timer::Upgrade => {
-                    if self.is_upgrading() {
-                        self.abort_upgrade();
-                    }
+            }
+            Timer::Heartbeat => self.finish(DisconnectReason::PingTimeout, Packet::Close),
+            Timer::Upgrade => {
+                if self.is_upgrading() {
+                    self.abort_upgrade();
                 }
-                Timer::Close => {
-                    if let State::Closing(reason) = self.state {
-                        self.finish(reason, Packet::Close);
-                    }
+            }
+            Timer::Close => {
+                if let State::Closing(reason) = self.state {
+                    self.finish(reason, Packet::Close);
                 }
             }
         }

@@ -317,6 +317,27 @@ fn server_ping_timeout_exact_deadline() {
 }
 
 #[test]
+fn late_timer_handling_keeps_the_heartbeat_schedule() {
+    // A driver that wakes late must not stretch the heartbeat: the pong is
+    // due `ping_timeout` after the ping was *due*, and a single late call
+    // applies both the ping and its timeout.
+    let now = Instant::now();
+    let sid = Sid::from_random([2; 15]);
+    let mut s = ServerSession::new(now, sid, TransportKind::Polling, &fast_config());
+    s.handle_timeout(now + Duration::from_millis(320));
+    assert_eq!(s.poll_timeout(), Some(now + Duration::from_millis(500)));
+
+    let mut s = ServerSession::new(now, sid, TransportKind::Polling, &fast_config());
+    s.handle_timeout(now + Duration::from_millis(505));
+    assert!(s.is_closed());
+    let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(
+        events,
+        vec![ServerEvent::Closed(DisconnectReason::PingTimeout)]
+    );
+}
+
+#[test]
 fn client_detects_silent_server() {
     let mut pair = Pair::new(TransportKind::WebSocket, fast_config());
     let connected_at = pair.now;

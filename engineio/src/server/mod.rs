@@ -1,1 +1,596 @@
-//! The Engine.IO server (in progress).
+//! The Engine.IO server: python-engineio's `AsyncServer` (and, behind the
+//! `blocking` feature, its `Server`) on tokio, hyper and tower.
+//!
+//! # Model
+//!
+//! ```text
+//!  HTTP/WS requests ──▶ EngineIoService<S> ──(other paths)──▶ S (your app)
+//!                            │
+//!            polling GET/POST, WebSocket frames (handle_* inputs)
+//!                            ▼
+//!       ┌──────── per session ─────────────────────────────────────┐
+//!       │ Mutex<ServerSession> (engineio-proto, sans-IO)           │
+//!       │   ├─ driver task: one timer at poll_timeout()            │
+//!       │   ├─ pending GET / WebSocket writer: woken by Notify     │
+//!       │   └─ events ──channel──▶ handler task ──▶ on_message,    │
+//!       │                                            on_disconnect │
+//!       └──────────────────────────────────────────────────────────┘
+//!  Server::send / disconnect / sessions: callable from any thread or task
+//! ```
+//!
+//! A [`Server`] is a cheap handle (an `Arc`); clone it into handlers and
+//! background tasks. The protocol itself (heartbeats, queues, the upgrade,
+//! overlapping requests) is decided by [`engineio_proto::ServerSession`];
+//! this module only moves bytes and runs timers and handlers. Handlers run
+//! on their own task per session, so a slow handler never delays a ping.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use engineio::server::Server;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let eio = Server::new();
+//! let tx = eio.clone();
+//! eio.on_connect(|sid, req| {
+//!     println!("connect {sid} from {:?}", req.remote_addr());
+//!     Ok(())
+//! })
+//! .on_message(move |sid, data| {
+//!     let _ = tx.send(sid, data); // echo
+//! })
+//! .on_disconnect(|sid, reason| println!("disconnect {sid}: {reason}"));
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+//! eio.serve(listener).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Mounted in another tower/axum application, use [`Server::layer`]; every
+//! request outside the Engine.IO path goes to the inner service.
+
+mod error;
+mod handlers;
+mod options;
+mod request;
+mod serve;
+mod service;
+mod session;
+mod websocket;
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use engineio_proto::ServerConfig;
+use tokio::sync::{watch, Notify};
+
+pub use engineio_proto::{Data, DisconnectReason, Sid, TransportKind};
+pub use error::{Result, ServerError};
+pub use handlers::Reject;
+pub use options::{ServerBuilder, ServerOptions};
+pub use request::ConnectRequest;
+pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture};
+
+use handlers::Handlers;
+use options::{AllowRequestFn, RemoteAddrFn};
+use session::{lock, SessionHandle};
+
+/// The remote address of a connection, as a request extension.
+///
+/// [`Server::serve`] inserts it on every request; a custom accept loop can
+/// insert it too, and the connect handler reads it through
+/// [`ConnectRequest::remote_addr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RemoteAddr(pub SocketAddr);
+
+pub(crate) struct Shared {
+    pub(crate) options: ServerOptions,
+    pub(crate) config: ServerConfig,
+    pub(crate) allow_request: Option<AllowRequestFn>,
+    pub(crate) remote_addr: Option<RemoteAddrFn>,
+    handlers: RwLock<Handlers>,
+    sessions: RwLock<HashMap<Sid, Arc<SessionHandle>>>,
+    sessions_changed: Notify,
+    /// `Some(deadline)` once a shutdown started.
+    pub(crate) shutdown: watch::Sender<Option<std::time::Instant>>,
+}
+
+impl Shared {
+    pub(crate) fn handlers(&self) -> Handlers {
+        self.handlers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_handlers(&self, f: impl FnOnce(&mut Handlers)) {
+        f(&mut self
+            .handlers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    pub(crate) fn session(&self, sid: &Sid) -> Option<Arc<SessionHandle>> {
+        self.sessions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(sid)
+            .cloned()
+    }
+
+    /// Registers a new session under a fresh random sid.
+    pub(crate) fn insert_new_session(
+        &self,
+        transport: TransportKind,
+    ) -> Option<Arc<SessionHandle>> {
+        let mut sessions = self
+            .sessions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for _ in 0..4 {
+            let mut bytes = [0u8; Sid::RANDOM_BYTES];
+            if let Err(e) = getrandom::fill(&mut bytes) {
+                tracing::error!(error = %e, "no randomness for a session id");
+                return None;
+            }
+            let sid = Sid::from_random(bytes);
+            if sessions.contains_key(&sid) {
+                continue;
+            }
+            let handle = SessionHandle::new(sid, transport, &self.config);
+            sessions.insert(sid, handle.clone());
+            return Some(handle);
+        }
+        None
+    }
+
+    pub(crate) fn remove_session(&self, handle: &Arc<SessionHandle>) {
+        let removed = {
+            let mut sessions = self
+                .sessions
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match sessions.get(&handle.sid) {
+                Some(h) if Arc::ptr_eq(h, handle) => sessions.remove(&handle.sid),
+                _ => None,
+            }
+        };
+        if removed.is_some() {
+            *lock(&handle.user) = None;
+            self.sessions_changed.notify_waiters();
+        }
+    }
+
+    fn session_count(&self) -> usize {
+        self.sessions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    fn all_sessions(&self) -> Vec<Arc<SessionHandle>> {
+        self.sessions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.borrow().is_some()
+    }
+}
+
+/// An Engine.IO server: python-engineio's `AsyncServer`.
+///
+/// Cheap to clone (an `Arc` inside). Build it with [`Server::new`],
+/// [`Server::builder`] or [`Server::with_options`]; register handlers with
+/// the `on_*` methods; expose it with [`Server::serve`] or
+/// [`Server::layer`]. `send`, `disconnect` and the session-data methods are
+/// plain (non-async) methods, callable from any thread or task.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("options", &self.shared.options)
+            .field("sessions", &self.shared.session_count())
+            .finish()
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server::new()
+    }
+}
+
+impl Server {
+    /// A server with the default options.
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// assert_eq!(eio.options().ping_interval, std::time::Duration::from_secs(25));
+    /// ```
+    pub fn new() -> Server {
+        let mut options = ServerOptions::default();
+        // The defaults are valid; `validate` only normalises the path.
+        let _ = options.validate();
+        Server::from_parts(options, None, None)
+    }
+
+    /// A builder for options and hooks.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// A server with these options; fails if they are inconsistent.
+    ///
+    /// ```
+    /// use engineio::server::{Server, ServerOptions};
+    /// let mut options = ServerOptions::default();
+    /// options.transports.clear();
+    /// assert!(Server::with_options(options).is_err());
+    /// ```
+    pub fn with_options(options: ServerOptions) -> Result<Server> {
+        Server::builder().options(options).build()
+    }
+
+    pub(crate) fn from_parts(
+        options: ServerOptions,
+        allow_request: Option<AllowRequestFn>,
+        remote_addr: Option<RemoteAddrFn>,
+    ) -> Server {
+        let config = options.core_config();
+        Server {
+            shared: Arc::new(Shared {
+                options,
+                config,
+                allow_request,
+                remote_addr,
+                handlers: RwLock::new(Handlers::default()),
+                sessions: RwLock::new(HashMap::new()),
+                sessions_changed: Notify::new(),
+                shutdown: watch::Sender::new(None),
+            }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The server's options (with the path normalised).
+    pub fn options(&self) -> &ServerOptions {
+        &self.shared.options
+    }
+
+    /// Sets the connect handler (python's `@eio.on('connect')`), a plain
+    /// closure run on the runtime while the handshake waits; it must not
+    /// block (use [`Server::on_connect_async`] for IO). `Err(Reject)`
+    /// refuses the session with `401` and a JSON body; a panic refuses it
+    /// with `"Unauthorized"`. The session exists while the handler runs, so
+    /// it may call [`Server::save_session`] or [`Server::send`].
+    ///
+    /// ```
+    /// use engineio::server::{Reject, Server};
+    /// let eio = Server::new();
+    /// eio.on_connect(|_sid, req| match req.query_param("token").as_deref() {
+    ///     Some("secret") => Ok(()),
+    ///     _ => Err(Reject::unauthorized()),
+    /// });
+    /// ```
+    pub fn on_connect<F>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, &ConnectRequest) -> std::result::Result<(), Reject> + Send + Sync + 'static,
+    {
+        let h = handlers::connect_sync(f);
+        self.shared.set_handlers(|hs| hs.connect = Some(h));
+        self
+    }
+
+    /// Sets an async connect handler (see [`Server::on_connect`]).
+    ///
+    /// ```
+    /// use engineio::server::{Reject, Server};
+    /// let eio = Server::new();
+    /// eio.on_connect_async(|_sid, req| async move {
+    ///     if req.cookie("session").is_some() { Ok(()) } else { Err(Reject::with_body("login first")) }
+    /// });
+    /// ```
+    pub fn on_connect_async<F, Fut>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), Reject>> + Send + 'static,
+    {
+        let h = handlers::connect_async(f);
+        self.shared.set_handlers(|hs| hs.connect = Some(h));
+        self
+    }
+
+    /// Sets the message handler, a plain closure run on the session's
+    /// handler task (it must not block the runtime; use
+    /// [`Server::on_message_async`] for IO). Messages of one session arrive
+    /// in order, one at a time, unless [`ServerOptions::async_handlers`].
+    ///
+    /// ```
+    /// use engineio::server::{Data, Server};
+    /// let eio = Server::new();
+    /// let tx = eio.clone();
+    /// eio.on_message(move |sid, data| match data {
+    ///     Data::Text(t) => { let _ = tx.send(sid, format!("you said {t}")); }
+    ///     Data::Binary(b) => { let _ = tx.send(sid, b); }
+    /// });
+    /// ```
+    pub fn on_message<F>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, Data) + Send + Sync + 'static,
+    {
+        let h = handlers::message_sync(f);
+        self.shared.set_handlers(|hs| hs.message = Some(h));
+        self
+    }
+
+    /// Sets an async message handler (see [`Server::on_message`]).
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// let tx = eio.clone();
+    /// eio.on_message_async(move |sid, data| {
+    ///     let tx = tx.clone();
+    ///     async move { let _ = tx.send(sid, data); }
+    /// });
+    /// ```
+    pub fn on_message_async<F, Fut>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, Data) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let h = handlers::message_async(f);
+        self.shared.set_handlers(|hs| hs.message = Some(h));
+        self
+    }
+
+    /// Sets the disconnect handler, called once per accepted session with
+    /// the reason, after its last message. The session's data is still
+    /// readable while it runs and is dropped right after.
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// eio.on_disconnect(|sid, reason| println!("{sid} left: {reason}"));
+    /// ```
+    pub fn on_disconnect<F>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+    {
+        let h = handlers::disconnect_sync(f);
+        self.shared.set_handlers(|hs| hs.disconnect = Some(h));
+        self
+    }
+
+    /// Sets an async disconnect handler (see [`Server::on_disconnect`]).
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// eio.on_disconnect_async(|sid, reason| async move { println!("{sid}: {reason}") });
+    /// ```
+    pub fn on_disconnect_async<F, Fut>(&self, f: F) -> &Self
+    where
+        F: Fn(Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let h = handlers::disconnect_async(f);
+        self.shared.set_handlers(|hs| hs.disconnect = Some(h));
+        self
+    }
+
+    #[cfg(feature = "blocking")]
+    pub(crate) fn set_raw_handlers(&self, f: impl FnOnce(&mut Handlers)) {
+        self.shared.set_handlers(f);
+    }
+
+    fn handle(&self, sid: Sid) -> Result<Arc<SessionHandle>> {
+        self.shared
+            .session(&sid)
+            .ok_or(ServerError::UnknownSid(sid))
+    }
+
+    /// Queues a message for a client: text for `&str`/`String`, binary for
+    /// `Vec<u8>`/`Bytes`/`&[u8]`. Never waits.
+    ///
+    /// ```
+    /// # let eio = engineio::server::Server::new();
+    /// # let sid = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// // No such session on a fresh server:
+    /// assert!(eio.send(sid, "hello").is_err());
+    /// ```
+    pub fn send(&self, sid: Sid, data: impl Into<Data>) -> Result<()> {
+        let handle = self.handle(sid)?;
+        handle
+            .input(|inner, _| inner.core.send(data.into()))
+            .map_err(|_| ServerError::SessionClosed(sid))
+    }
+
+    /// Queues `value` serialised as JSON text (python's `send(sid, dict)`).
+    ///
+    /// ```
+    /// # let eio = engineio::server::Server::new();
+    /// # let sid = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// let r = eio.send_json(sid, &serde_json::json!({"foo": "bar"}));
+    /// assert!(matches!(r, Err(engineio::server::ServerError::UnknownSid(_))));
+    /// ```
+    pub fn send_json<T: serde::Serialize + ?Sized>(&self, sid: Sid, value: &T) -> Result<()> {
+        let text = serde_json::to_string(value)?;
+        self.send(sid, text)
+    }
+
+    /// Closes a session from the server: what is queued is still
+    /// delivered, then the `close` packet; the disconnect handler gets
+    /// [`DisconnectReason::ServerDisconnect`].
+    ///
+    /// ```
+    /// # let eio = engineio::server::Server::new();
+    /// # let sid = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// assert!(eio.disconnect(sid).is_err()); // unknown sid
+    /// ```
+    pub fn disconnect(&self, sid: Sid) -> Result<()> {
+        let handle = self.handle(sid)?;
+        handle.input(|inner, now| inner.core.close(now));
+        Ok(())
+    }
+
+    /// Closes every session (python's `disconnect()` with no sid).
+    pub fn disconnect_all(&self) {
+        for handle in self.shared.all_sessions() {
+            handle.input(|inner, now| inner.core.close(now));
+        }
+    }
+
+    /// The transport a session currently uses.
+    pub fn transport(&self, sid: Sid) -> Result<TransportKind> {
+        Ok(self.handle(sid)?.transport())
+    }
+
+    /// The ids of the open sessions (python's `sockets` keys).
+    pub fn sids(&self) -> Vec<Sid> {
+        self.shared
+            .all_sessions()
+            .iter()
+            .filter(|h| h.is_accepted() && !h.is_closed())
+            .map(|h| h.sid)
+            .collect()
+    }
+
+    /// A copy of the session's user data (python's `get_session`), `None`
+    /// if nothing was saved. Fails if another type was saved.
+    ///
+    /// ```
+    /// # let eio = engineio::server::Server::new();
+    /// # let sid = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// let name: engineio::server::Result<Option<String>> = eio.get_session(sid);
+    /// assert!(name.is_err()); // unknown sid
+    /// ```
+    pub fn get_session<T: Clone + Send + 'static>(&self, sid: Sid) -> Result<Option<T>> {
+        let handle = self.handle(sid)?;
+        let slot = lock(&handle.user);
+        match slot.as_ref() {
+            None => Ok(None),
+            Some(v) => v
+                .downcast_ref::<T>()
+                .cloned()
+                .map(Some)
+                .ok_or(ServerError::SessionType(sid)),
+        }
+    }
+
+    /// Stores the session's user data (python's `save_session`), replacing
+    /// what was there. It is dropped when the session ends.
+    pub fn save_session<T: Send + 'static>(&self, sid: Sid, value: T) -> Result<()> {
+        let handle = self.handle(sid)?;
+        *lock(&handle.user) = Some(Box::new(value));
+        Ok(())
+    }
+
+    /// Runs `f` on the session's user data, created with `T::default()` if
+    /// none was saved (python's `with eio.session(sid) as s:`). Changes are
+    /// kept. `f` runs under the session-data lock: it must not call the
+    /// session-data methods for the same sid.
+    ///
+    /// ```
+    /// # let eio = engineio::server::Server::new();
+    /// # let sid = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// let r = eio.with_session(sid, |names: &mut Vec<String>| names.push("ann".into()));
+    /// assert!(r.is_err()); // unknown sid
+    /// ```
+    pub fn with_session<T, R>(&self, sid: Sid, f: impl FnOnce(&mut T) -> R) -> Result<R>
+    where
+        T: Default + Send + 'static,
+    {
+        let handle = self.handle(sid)?;
+        let mut slot = lock(&handle.user);
+        let value = slot.get_or_insert_with(|| Box::new(T::default()));
+        match value.downcast_mut::<T>() {
+            Some(v) => Ok(f(v)),
+            None => Err(ServerError::SessionType(sid)),
+        }
+    }
+
+    /// Shuts the server down gracefully: stops accepting handshakes and
+    /// connections, closes every session (flushing what is queued), and
+    /// returns once every session has ended and its disconnect handler has
+    /// run — or at `timeout`, dropping what is left
+    /// ([`ServerError::ShutdownTimedOut`]). Handlers are unregistered at
+    /// the end, which also frees handlers that hold a clone of the server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let eio = engineio::server::Server::new();
+    /// eio.shutdown(std::time::Duration::from_secs(1)).await.unwrap();
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.shared.shutdown.send_replace(Some(deadline.into_std()));
+        self.disconnect_all();
+        let drained = async {
+            loop {
+                let notified = self.shared.sessions_changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.shared.session_count() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let result = match tokio::time::timeout_at(deadline, drained).await {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let left = self.shared.all_sessions();
+                for handle in &left {
+                    handle.input(|inner, _| {
+                        inner
+                            .core
+                            .handle_transport_closed(DisconnectReason::ServerDisconnect)
+                    });
+                    self.shared.remove_session(handle);
+                }
+                Err(ServerError::ShutdownTimedOut {
+                    remaining: left.len(),
+                })
+            }
+        };
+        self.shared.set_handlers(|hs| *hs = Handlers::default());
+        result
+    }
+
+    /// A tower [`Layer`](tower_layer::Layer) that serves Engine.IO on
+    /// [`ServerOptions::path`] and passes every other request to the
+    /// wrapped service.
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// let app = tower::ServiceBuilder::new()
+    ///     .layer(eio.layer())
+    ///     .service(engineio::server::NotFound);
+    /// # drop(app);
+    /// ```
+    pub fn layer(&self) -> EngineIoLayer {
+        EngineIoLayer::new(self.clone())
+    }
+
+    /// Wraps `inner` directly (the layer applied to one service).
+    pub fn service<S>(&self, inner: S) -> EngineIoService<S> {
+        EngineIoService::new(self.clone(), inner)
+    }
+}

@@ -1,0 +1,202 @@
+//! Event handlers: the boxed forms the server stores, the adapters from
+//! sync closures and async closures, and panic containment.
+//!
+//! Every handler is stored as a function returning a boxed future, so the
+//! session tasks treat sync and async handlers alike. Sync closures run when
+//! the future is first polled, inside the same `catch_unwind` as async ones:
+//! a panicking handler is logged and the server keeps serving.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use engineio_proto::{Data, DisconnectReason, Sid};
+use futures_util::FutureExt as _;
+
+use super::request::ConnectRequest;
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+pub(crate) type ConnectFn =
+    Arc<dyn Fn(Sid, ConnectRequest) -> BoxFuture<Result<(), Reject>> + Send + Sync>;
+pub(crate) type MessageFn = Arc<dyn Fn(Sid, Data) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type DisconnectFn = Arc<dyn Fn(Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+/// The handlers registered on a server.
+#[derive(Default, Clone)]
+pub(crate) struct Handlers {
+    pub(crate) connect: Option<ConnectFn>,
+    pub(crate) message: Option<MessageFn>,
+    pub(crate) disconnect: Option<DisconnectFn>,
+}
+
+/// A refused connection: the handshake is answered `401 Unauthorized` with
+/// a JSON body, as python-engineio does when a connect handler returns
+/// `False` or data.
+///
+/// ```
+/// use engineio::server::Reject;
+/// let plain = Reject::unauthorized(); // body: "Unauthorized"
+/// let custom = Reject::with_body(serde_json::json!({"message": "nope", "code": 42}));
+/// assert_eq!(plain.body(), &serde_json::json!("Unauthorized"));
+/// assert_eq!(custom.body()["code"], 42);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    body: serde_json::Value,
+}
+
+impl Reject {
+    /// Rejects with the JSON body `"Unauthorized"`.
+    pub fn unauthorized() -> Self {
+        Reject {
+            body: serde_json::Value::String("Unauthorized".to_owned()),
+        }
+    }
+
+    /// Rejects with `body` as the JSON body of the 401 response.
+    pub fn with_body(body: impl Into<serde_json::Value>) -> Self {
+        Reject { body: body.into() }
+    }
+
+    /// The JSON body of the 401 response.
+    pub fn body(&self) -> &serde_json::Value {
+        &self.body
+    }
+}
+
+impl Default for Reject {
+    fn default() -> Self {
+        Reject::unauthorized()
+    }
+}
+
+pub(crate) fn connect_sync<F>(f: F) -> ConnectFn
+where
+    F: Fn(Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, req| {
+        let f = f.clone();
+        Box::pin(async move { f(sid, &req) })
+    })
+}
+
+pub(crate) fn connect_async<F, Fut>(f: F) -> ConnectFn
+where
+    F: Fn(Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Reject>> + Send + 'static,
+{
+    Arc::new(move |sid, req| Box::pin(f(sid, req)))
+}
+
+pub(crate) fn message_sync<F>(f: F) -> MessageFn
+where
+    F: Fn(Sid, Data) + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, data| {
+        let f = f.clone();
+        Box::pin(async move { f(sid, data) })
+    })
+}
+
+pub(crate) fn message_async<F, Fut>(f: F) -> MessageFn
+where
+    F: Fn(Sid, Data) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |sid, data| Box::pin(f(sid, data)))
+}
+
+pub(crate) fn disconnect_sync<F>(f: F) -> DisconnectFn
+where
+    F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, reason| {
+        let f = f.clone();
+        Box::pin(async move { f(sid, reason) })
+    })
+}
+
+pub(crate) fn disconnect_async<F, Fut>(f: F) -> DisconnectFn
+where
+    F: Fn(Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |sid, reason| Box::pin(f(sid, reason)))
+}
+
+/// Runs a handler future, turning a panic into `None` (logged).
+pub(crate) async fn guarded<T>(what: &'static str, sid: Sid, fut: BoxFuture<T>) -> Option<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(v) => Some(v),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".to_owned());
+            tracing::error!(%sid, handler = what, panic = %msg, "event handler panicked");
+            None
+        }
+    }
+}
+
+/// Awaits a `spawn_blocking` task, re-raising its panic so that
+/// [`guarded`] logs it like any other handler panic.
+#[cfg(feature = "blocking")]
+async fn join_blocking<T: Send + 'static>(task: tokio::task::JoinHandle<T>) -> Option<T> {
+    match task.await {
+        Ok(v) => Some(v),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => None,
+    }
+}
+
+#[cfg(feature = "blocking")]
+pub(crate) fn connect_blocking<F>(f: F) -> ConnectFn
+where
+    F: Fn(Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, req| {
+        let f = f.clone();
+        Box::pin(async move {
+            let task = tokio::task::spawn_blocking(move || f(sid, &req));
+            join_blocking(task)
+                .await
+                .unwrap_or_else(|| Err(Reject::unauthorized()))
+        })
+    })
+}
+
+#[cfg(feature = "blocking")]
+pub(crate) fn message_blocking<F>(f: F) -> MessageFn
+where
+    F: Fn(Sid, Data) + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, data| {
+        let f = f.clone();
+        Box::pin(async move {
+            join_blocking(tokio::task::spawn_blocking(move || f(sid, data))).await;
+        })
+    })
+}
+
+#[cfg(feature = "blocking")]
+pub(crate) fn disconnect_blocking<F>(f: F) -> DisconnectFn
+where
+    F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |sid, reason| {
+        let f = f.clone();
+        Box::pin(async move {
+            join_blocking(tokio::task::spawn_blocking(move || f(sid, reason))).await;
+        })
+    })
+}

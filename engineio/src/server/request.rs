@@ -1,0 +1,520 @@
+//! The Engine.IO request path: validation in the reference server's order,
+//! the handshake, and the polling GET and POST.
+//!
+//! Validation follows engine.io's `verify()` then `handshake()`: transport
+//! (code 0), then for a request with a sid: unknown sid (1), EIO or
+//! transport mismatch (3); for a handshake: method (2), `transport=websocket`
+//! without an upgrade (3), the `allow_request` hook (4, status 403), EIO
+//! (5). HTTP errors carry the JSON body `{"code":N,"message":"..."}`;
+//! WebSocket upgrade errors are a plain `400` with the message as body.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use engineio_proto::handshake::{percent_decode, EngineQuery};
+use engineio_proto::server::{GetOutcome, RequestError};
+use engineio_proto::{payload, DisconnectReason, Packet, Sid, TransportKind};
+use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+
+use super::handlers::{guarded, Reject};
+use super::session::SessionHandle;
+use super::websocket::{self, wants_websocket};
+use super::{RemoteAddr, Shared};
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The reference server's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EioError {
+    TransportUnknown,
+    SessionIdUnknown,
+    BadHandshakeMethod,
+    BadRequest,
+    UnsupportedProtocolVersion,
+}
+
+impl EioError {
+    fn code(self) -> u8 {
+        match self {
+            EioError::TransportUnknown => 0,
+            EioError::SessionIdUnknown => 1,
+            EioError::BadHandshakeMethod => 2,
+            EioError::BadRequest => 3,
+            EioError::UnsupportedProtocolVersion => 5,
+        }
+    }
+
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            EioError::TransportUnknown => "Transport unknown",
+            EioError::SessionIdUnknown => "Session ID unknown",
+            EioError::BadHandshakeMethod => "Bad handshake method",
+            EioError::BadRequest => "Bad request",
+            EioError::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+}
+
+/// What the connect handler learns about the handshake request: python's
+/// `environ`, with the real remote address.
+///
+/// ```
+/// # fn check(req: &engineio::server::ConnectRequest) {
+/// let token = req.query_param("token");
+/// let session_cookie = req.cookie("session");
+/// let ua = req.headers().get("user-agent");
+/// let peer = req.remote_addr();
+/// # let _ = (token, session_cookie, ua, peer); }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    extensions: Extensions,
+    remote_addr: Option<SocketAddr>,
+    transport: TransportKind,
+}
+
+impl ConnectRequest {
+    pub(crate) fn new(
+        parts: &Parts,
+        remote_addr: Option<SocketAddr>,
+        transport: TransportKind,
+    ) -> Self {
+        ConnectRequest {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            extensions: parts.extensions.clone(),
+            remote_addr,
+            transport,
+        }
+    }
+
+    /// The request method (always `GET` for a handshake).
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request URI.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The request extensions (e.g. a framework's connection info).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The peer's address: from the hook set with
+    /// [`ServerBuilder::remote_addr`](super::ServerBuilder::remote_addr),
+    /// else the [`RemoteAddr`] or [`SocketAddr`] request extension. `None`
+    /// if the server was mounted somewhere that provides neither.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// The transport of the handshake.
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// The raw query string (without `?`).
+    pub fn query(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query().split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == name).then(|| percent_decode(v))
+        })
+    }
+
+    /// Every cookie of the `Cookie` header(s), as `(name, value)`.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| {
+                let (k, v) = c.trim().split_once('=')?;
+                Some((k.trim(), v.trim().trim_matches('"')))
+            })
+    }
+
+    /// The value of one cookie.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+}
+
+fn full(
+    status: StatusCode,
+    content_type: Option<&'static str>,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    if let Some(ct) = content_type {
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    resp
+}
+
+pub(crate) fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    full(status, None, Bytes::new())
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> {
+    full(status, Some("application/json"), value.to_string())
+}
+
+fn json_error(e: EioError) -> Response<Full<Bytes>> {
+    json(
+        StatusCode::BAD_REQUEST,
+        &serde_json::json!({"code": e.code(), "message": e.message()}),
+    )
+}
+
+/// A refused WebSocket upgrade: plain `400`, `text/html`, message as body.
+pub(crate) fn upgrade_error(message: &str) -> Response<Full<Bytes>> {
+    let mut resp = full(
+        StatusCode::BAD_REQUEST,
+        Some("text/html"),
+        message.to_owned(),
+    );
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+fn error(is_ws: bool, e: EioError) -> Response<Full<Bytes>> {
+    if is_ws {
+        upgrade_error(e.message())
+    } else {
+        json_error(e)
+    }
+}
+
+fn remote_addr(shared: &Shared, parts: &Parts) -> Option<SocketAddr> {
+    shared
+        .remote_addr
+        .as_ref()
+        .and_then(|f| f(parts))
+        .or_else(|| parts.extensions.get::<RemoteAddr>().map(|r| r.0))
+        .or_else(|| parts.extensions.get::<SocketAddr>().copied())
+}
+
+/// Answers one Engine.IO request.
+pub(crate) async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    let is_ws = wants_websocket(&parts.headers);
+    // TODO(http extras): apply `crate::http::cors` here: a refused Origin
+    // gets 400, a preflight is answered, and the CORS headers are added to
+    // every non-upgrade response.
+    route(&shared, parts, body, is_ws).await
+}
+
+async fn route<B>(shared: &Arc<Shared>, parts: Parts, body: B, is_ws: bool) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let query = EngineQuery::parse(parts.uri.query().unwrap_or(""));
+    let transport = match query.transport.as_deref().and_then(TransportKind::parse) {
+        Some(t) if shared.options.transports.contains(&t) => t,
+        _ => return error(is_ws, EioError::TransportUnknown),
+    };
+    let eio4 = query.eio.as_deref() == Some("4");
+
+    if let Some(sid) = query.sid.as_deref() {
+        let handle = Sid::parse(sid)
+            .and_then(|sid| shared.session(&sid))
+            .filter(|h| h.is_accepted() && !h.is_closed());
+        let Some(handle) = handle else {
+            return error(is_ws, EioError::SessionIdUnknown);
+        };
+        if !eio4 {
+            return error(is_ws, EioError::BadRequest);
+        }
+        if is_ws {
+            if transport != TransportKind::WebSocket {
+                return error(is_ws, EioError::BadRequest);
+            }
+            return websocket::start_upgrade(shared, handle, parts);
+        }
+        if transport != handle.transport() {
+            return error(is_ws, EioError::BadRequest);
+        }
+        return match parts.method {
+            Method::GET => polling_get(shared, &handle, &parts.headers).await,
+            Method::POST => polling_post(shared, &handle, &parts, body).await,
+            // The reference answers other methods on a session with a bare 500.
+            _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
+        };
+    }
+
+    if parts.method != Method::GET {
+        return error(is_ws, EioError::BadHandshakeMethod);
+    }
+    if (transport == TransportKind::WebSocket) != is_ws {
+        return error(is_ws, EioError::BadRequest);
+    }
+    if let Some(allow) = &shared.allow_request {
+        if let Err(message) = allow(&parts) {
+            return if is_ws {
+                upgrade_error(&message)
+            } else {
+                json(
+                    StatusCode::FORBIDDEN,
+                    &serde_json::json!({"code": 4, "message": message}),
+                )
+            };
+        }
+    }
+    if !eio4 {
+        return error(is_ws, EioError::UnsupportedProtocolVersion);
+    }
+    if shared.is_shutting_down() {
+        return empty(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    handshake(shared, parts, transport).await
+}
+
+async fn handshake(
+    shared: &Arc<Shared>,
+    parts: Parts,
+    transport: TransportKind,
+) -> Response<Full<Bytes>> {
+    let (parts, upgrade) = if transport == TransportKind::WebSocket {
+        match websocket::prepare(parts) {
+            (parts, Ok(u)) => (parts, Some(u)),
+            (_, Err(e)) => {
+                tracing::debug!(error = %e, "invalid websocket handshake");
+                return upgrade_error(EioError::BadRequest.message());
+            }
+        }
+    } else {
+        (parts, None)
+    };
+    let is_ws = upgrade.is_some();
+    let Some(handle) = shared.insert_new_session(transport) else {
+        return error(is_ws, EioError::BadRequest);
+    };
+    let sid = handle.sid;
+    let remote = remote_addr(shared, &parts);
+    if let Some(connect) = shared.handlers().connect {
+        let req = ConnectRequest::new(&parts, remote, transport);
+        let reject = match guarded("connect", sid, connect(sid, req)).await {
+            Some(Ok(())) => None,
+            Some(Err(r)) => Some(r),
+            None => Some(Reject::unauthorized()),
+        };
+        if let Some(r) = reject {
+            tracing::debug!(%sid, body = %r.body(), "connection rejected");
+            shared.remove_session(&handle);
+            return json(StatusCode::UNAUTHORIZED, r.body());
+        }
+    }
+    handle.start(shared);
+    tracing::debug!(%sid, %transport, remote = ?remote, "session opened");
+    match upgrade {
+        Some(u) => websocket::start_direct(shared, handle, u),
+        None => {
+            // TODO(http extras): Set-Cookie from `crate::http::cookie` here.
+            polling_get(shared, &handle, &parts.headers).await
+        }
+    }
+}
+
+/// Ends the pending GET if the request goes away before its answer.
+struct GetGuard<'a>(Option<&'a SessionHandle>);
+
+impl Drop for GetGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.output(|inner, _| inner.core.end_get());
+        }
+    }
+}
+
+/// Ends the POST if the request goes away before its body is read.
+struct PostGuard<'a>(Option<&'a SessionHandle>);
+
+impl Drop for PostGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.output(|inner, _| inner.core.abort_post());
+        }
+    }
+}
+
+fn request_error(e: RequestError) -> Response<Full<Bytes>> {
+    match e {
+        // Overlaps and bad bodies: a bare 400, as the reference.
+        RequestError::OverlappingGet
+        | RequestError::OverlappingPost
+        | RequestError::BadPayload(_) => empty(StatusCode::BAD_REQUEST),
+        RequestError::PayloadTooLarge => empty(StatusCode::PAYLOAD_TOO_LARGE),
+        RequestError::TransportMismatch | RequestError::UpgradeRefused => {
+            json_error(EioError::BadRequest)
+        }
+        _ => json_error(EioError::SessionIdUnknown),
+    }
+}
+
+async fn polling_get(
+    shared: &Shared,
+    handle: &SessionHandle,
+    headers: &HeaderMap,
+) -> Response<Full<Bytes>> {
+    if let Err(e) = handle.input(|inner, _| inner.core.begin_get()) {
+        tracing::debug!(sid = %handle.sid, error = %e, "GET refused");
+        return request_error(e);
+    }
+    let mut guard = GetGuard(Some(handle));
+    let packets = loop {
+        let notified = handle.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let out = handle.output(|inner, _| match inner.core.poll_get() {
+            GetOutcome::Payload(p) => {
+                inner.core.end_get();
+                Some(p)
+            }
+            GetOutcome::Wait => None,
+        });
+        if let Some(p) = out {
+            break p;
+        }
+        notified.await;
+    };
+    guard.0 = None;
+    payload_response(shared, &packets, headers)
+}
+
+fn payload_response(
+    shared: &Shared,
+    packets: &[Packet],
+    req_headers: &HeaderMap,
+) -> Response<Full<Bytes>> {
+    let body = payload::encode(packets);
+    // TODO(http extras): compress with `crate::http::compression` when
+    // `shared.options.http_compression` and the client accepts it.
+    let _ = (&shared.options.http_compression, req_headers);
+    let mut resp = full(StatusCode::OK, Some("text/plain; charset=UTF-8"), body);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn is_octet_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/octet-stream"))
+        })
+}
+
+enum BodyError {
+    TooLarge,
+    Failed,
+}
+
+/// Reads a body, refusing it as soon as it grows over `max` bytes.
+async fn read_limited<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.as_mut().frame().await {
+        let frame = frame.map_err(|_| BodyError::Failed)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + bytes::Buf::remaining(&data) > max {
+                return Err(BodyError::TooLarge);
+            }
+            buf.put(data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+async fn polling_post<B>(
+    shared: &Shared,
+    handle: &SessionHandle,
+    parts: &Parts,
+    body: B,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let max = shared.options.max_http_buffer_size;
+    if content_length(&parts.headers).is_some_and(|len| len > max as u64) {
+        return empty(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    if is_octet_stream(&parts.headers) {
+        // Binary POST bodies do not exist in v4: the reference closes.
+        handle.input(|inner, _| {
+            inner
+                .core
+                .handle_transport_closed(DisconnectReason::TransportError)
+        });
+        return empty(StatusCode::BAD_REQUEST);
+    }
+    if let Err(e) = handle.input(|inner, _| inner.core.begin_post()) {
+        tracing::debug!(sid = %handle.sid, error = %e, "POST refused");
+        return request_error(e);
+    }
+    let mut guard = PostGuard(Some(handle));
+    let bytes = match read_limited(body, max).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return empty(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(BodyError::Failed) => return empty(StatusCode::BAD_REQUEST),
+    };
+    guard.0 = None;
+    match handle.input(|inner, now| inner.core.handle_post(now, bytes)) {
+        Ok(()) => full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok")),
+        Err(e) => {
+            tracing::debug!(sid = %handle.sid, error = %e, "POST body refused");
+            request_error(e)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The standalone server: a hyper-util accept loop (HTTP/1.1 and HTTP/2,
+//! with upgrades) that stops on [`Server::shutdown`] and drains its
+//! connections gracefully.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tower::ServiceExt as _;
+use tower_service::Service;
+
+use super::error::Result;
+use super::request::BoxError;
+use super::{NotFound, RemoteAddr, Server};
+
+impl Server {
+    /// Serves Engine.IO alone on `listener` (other paths get `404`) until
+    /// [`Server::shutdown`]; then stops accepting and waits, up to the
+    /// shutdown's timeout, for open HTTP connections to finish.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// let eio = engineio::server::Server::new();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("listening on {}", listener.local_addr()?);
+    /// eio.serve(listener).await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve(&self, listener: TcpListener) -> Result<()> {
+        self.serve_with(listener, NotFound).await
+    }
+
+    /// Binds `addr` and [`serve`](Server::serve)s on it.
+    pub async fn serve_addr(&self, addr: impl ToSocketAddrs) -> Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve(listener).await
+    }
+
+    /// Like [`Server::serve`], forwarding requests outside the Engine.IO
+    /// path to `inner` (python's `ASGIApp(eio, other_app)`).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// let eio = engineio::server::Server::new();
+    /// let app = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+    ///         bytes::Bytes::from_static(b"hello"),
+    ///     )))
+    /// });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// eio.serve_with(listener, app).await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_with<S, B>(&self, listener: TcpListener, inner: S) -> Result<()>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let service = self.service(inner);
+        let builder = auto::Builder::new(TokioExecutor::new());
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = self.shared().shutdown.subscribe();
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, path = %self.options().path, "engine.io server listening");
+        }
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Typically EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = async {
+                    // The returned `Ref` is not `Send`: drop it right here.
+                    let _ = shutdown.wait_for(Option::is_some).await;
+                } => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let svc = service
+                .clone()
+                .map_request(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(RemoteAddr(peer));
+                    req
+                });
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        let deadline = *self.shared().shutdown.borrow();
+        match deadline {
+            Some(d) => {
+                let _ = tokio::time::timeout_at(d.into(), graceful.shutdown()).await;
+            }
+            None => graceful.shutdown().await,
+        }
+        Ok(())
+    }
+}

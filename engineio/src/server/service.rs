@@ -1,0 +1,255 @@
+//! Tower integration, in tower-http's shape: [`EngineIoLayer`] wraps a
+//! service into [`EngineIoService`], which answers requests under the
+//! Engine.IO path and forwards every other request to the inner service.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::handlers::BoxFuture;
+use super::request::{self, BoxError};
+use super::Server;
+
+/// A [`Layer`] that mounts an Engine.IO [`Server`] in front of a service
+/// (the Rust counterpart of python's `ASGIApp(eio, other_app)`).
+///
+/// ```
+/// use engineio::server::{EngineIoLayer, NotFound, Server};
+/// let app = tower::ServiceBuilder::new()
+///     .layer(EngineIoLayer::new(Server::new()))
+///     .service(NotFound);
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineIoLayer {
+    server: Server,
+}
+
+impl EngineIoLayer {
+    /// A layer serving `server` on its [`path`](super::ServerOptions::path).
+    pub fn new(server: Server) -> Self {
+        EngineIoLayer { server }
+    }
+}
+
+impl<S> Layer<S> for EngineIoLayer {
+    type Service = EngineIoService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EngineIoService::new(self.server.clone(), inner)
+    }
+}
+
+/// Answers Engine.IO requests and forwards the others to `S`.
+///
+/// ```
+/// use engineio::server::{EngineIoService, NotFound, Server};
+/// let svc = EngineIoService::new(Server::new(), NotFound);
+/// # drop(svc);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineIoService<S> {
+    server: Server,
+    inner: S,
+}
+
+impl<S> EngineIoService<S> {
+    /// Wraps `inner`.
+    pub fn new(server: Server, inner: S) -> Self {
+        EngineIoService { server, inner }
+    }
+
+    /// The Engine.IO server.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Returns the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EngineIoService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if req.uri().path().starts_with(&self.server.options().path) {
+            let shared = self.server.shared().clone();
+            ResponseFuture {
+                kind: Kind::Engine {
+                    fut: Box::pin(request::handle(shared, req)),
+                },
+            }
+        } else {
+            ResponseFuture {
+                kind: Kind::Inner {
+                    fut: self.inner.call(req),
+                },
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`EngineIoService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Engine { fut: BoxFuture<Response<Full<Bytes>>> },
+        Inner { #[pin] fut: F },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Engine { fut } => fut
+                .as_mut()
+                .poll(cx)
+                .map(|r| Ok(r.map(ResponseBody::engine))),
+            KindProj::Inner { fut } => fut.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
+        }
+    }
+}
+
+pin_project! {
+    /// The response body of [`EngineIoService`]: an Engine.IO body or the
+    /// inner service's.
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project! {
+    #[project = BodyKindProj]
+    enum BodyKind<B> {
+        Engine { #[pin] body: Full<Bytes> },
+        Inner { #[pin] body: B },
+    }
+}
+
+impl<B> ResponseBody<B> {
+    fn engine(body: Full<Bytes>) -> Self {
+        ResponseBody {
+            kind: BodyKind::Engine { body },
+        }
+    }
+
+    fn inner(body: B) -> Self {
+        ResponseBody {
+            kind: BodyKind::Inner { body },
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody").finish_non_exhaustive()
+    }
+}
+
+impl<B> Body for ResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Engine { body } => body.poll_frame(cx).map_err(|e| match e {}),
+            BodyKindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Engine { body } => body.is_end_stream(),
+            BodyKind::Inner { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Engine { body } => body.size_hint(),
+            BodyKind::Inner { body } => body.size_hint(),
+        }
+    }
+}
+
+/// A service answering every request `404 Not Found`: the inner service
+/// when Engine.IO is served alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<B> Service<Request<B>> for NotFound {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<B>) -> Self::Future {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"Not Found")));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        std::future::ready(Ok(resp))
+    }
+}
