@@ -13,6 +13,29 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing the reference peers (npm engine.io / engine.io-client, PyPI python-engineio)"
 bash interop/setup.sh
 
+step "installing the demo page's client (npm engine.io-client) and the browser test driver (npm playwright-core)"
+npm_ci() { # npm ci in $1 unless its lock file is unchanged since the last install
+  local dir=$1 stamp=$1/node_modules/.ci-stamp
+  local want; want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci eio/demo
+npm_ci eio/tests/browser
+
+if ! command -v chromium >/dev/null; then
+  step "installing Debian's chromium (headless browser test of the demo page)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "chromium is missing and this is not root: install Debian's chromium package" >&2
+    exit 1
+  fi
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

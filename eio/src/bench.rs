@@ -109,9 +109,9 @@ struct Target {
 }
 
 pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -169,20 +169,28 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
         let message = message.clone();
         let ready = ready_tx.clone();
         let opening = opening.clone();
-        let (mode, transport, in_flight, binary) =
-            (args.mode, args.transport, args.in_flight.max(1), args.binary);
+        let (mode, transport, in_flight, binary) = (
+            args.mode,
+            args.transport,
+            args.in_flight.max(1),
+            args.binary,
+        );
         tasks.push(tokio::spawn(async move {
             let permit = opening.acquire_owned().await.ok();
             let res = match (mode, transport) {
                 (Mode::Handshake, _) => handshake_loop(&target, &shared, ready, permit).await,
                 (_, Transport::Tcp) => tcp_conn(&target, &shared, ready, permit, in_flight).await,
                 (_, Transport::Websocket) => {
-                    ws_conn(&target, &shared, ready, permit, mode, message, in_flight, binary)
-                        .await
+                    ws_conn(
+                        &target, &shared, ready, permit, mode, message, in_flight, binary,
+                    )
+                    .await
                 }
                 (_, Transport::Polling) => {
-                    polling_conn(&target, &shared, ready, permit, mode, message, in_flight, binary)
-                        .await
+                    polling_conn(
+                        &target, &shared, ready, permit, mode, message, in_flight, binary,
+                    )
+                    .await
                 }
             };
             if let Err(e) = res {
@@ -243,7 +251,11 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
     for t in tasks {
         let _ = t.await;
     }
-    for h in COLLECTED.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default() {
+    for h in COLLECTED
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+    {
         let _ = hist.add(&h);
     }
     let errors = shared.errors.load(Ordering::Relaxed);

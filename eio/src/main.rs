@@ -7,6 +7,8 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod connect;
+mod serve;
 
 /// The Engine.IO command line.
 #[derive(Debug, Parser)]
@@ -18,6 +20,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run an echo server with a live latency demo page at `/`.
+    Serve(serve::ServeArgs),
+    /// Connect to a server and print one JSON object per event; stdin lines
+    /// are sent as text messages.
+    Connect(connect::ConnectArgs),
     /// Load an Engine.IO server with echo traffic, handshakes or idle
     /// connections, and report messages/s and latency.
     Bench(bench::BenchArgs),
@@ -44,6 +51,8 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Connect(args) => connect::run(args),
         Command::Bench(args) => bench::run(args),
         Command::TcpEcho { host, port } => bench::tcp_echo(&host, port),
     };

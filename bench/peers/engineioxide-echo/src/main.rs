@@ -10,7 +10,7 @@ use engineioxide::handler::EngineIoHandler;
 use engineioxide::layer::EngineIoLayer;
 use engineioxide::{DisconnectReason, Socket, Str};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Echo;
 
 impl EngineIoHandler for Echo {
@@ -32,7 +32,9 @@ impl EngineIoHandler for Echo {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    let app = axum::Router::new().layer(EngineIoLayer::new(Arc::new(Echo)));
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
+        .layer(EngineIoLayer::new(Arc::new(Echo)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap().port());
     axum::serve(listener, app).await.unwrap();

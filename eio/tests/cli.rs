@@ -1,0 +1,308 @@
+//! `eio serve` and `eio connect` driven as processes: the JSON-lines
+//! contract, exit statuses, and the demo page in headless Chromium.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const EIO: &str = env!("CARGO_BIN_EXE_eio");
+
+/// `eio serve --port 0 ...`, killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(extra: &[&str]) -> Serve {
+        let mut child = Command::new(EIO)
+            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn eio serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("a line").expect("utf-8");
+        let start = first.find("http://").expect("URL in the first line");
+        let url = first[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned();
+        Serve { child, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `eio connect`, with its stdout lines parsed as JSON.
+struct Connect {
+    child: Child,
+    rx: mpsc::Receiver<String>,
+}
+
+impl Connect {
+    fn start(args: &[&str]) -> Connect {
+        let mut child = Command::new(EIO)
+            .arg("connect")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn eio connect");
+        let rx = lines(child.stdout.take().unwrap());
+        Connect { child, rx }
+    }
+
+    fn next(&self) -> Value {
+        let line = self
+            .rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an event line within 20 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// Next event that is not an upgrade (which may or may not come first).
+    fn next_skipping_upgrade(&self) -> Value {
+        loop {
+            let v = self.next();
+            if v["event"] != "upgrade" {
+                return v;
+            }
+        }
+    }
+
+    fn wait(mut self) -> std::process::ExitStatus {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("eio connect did not exit within 10 s");
+    }
+}
+
+fn lines(out: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn connect_sends_text_and_binary_and_prints_json_lines() {
+    let serve = Serve::start(&["--no-demo"]);
+    let c = Connect::start(&[
+        &serve.url,
+        "--send",
+        "hello",
+        "--send-binary",
+        "00ff10",
+        "--exit-after",
+        "2",
+    ]);
+    let connect = c.next();
+    assert_eq!(connect["event"], "connect");
+    assert_eq!(connect["transport"], "polling");
+    assert_eq!(connect["sid"].as_str().unwrap().len(), 20);
+    assert_eq!(
+        c.next_skipping_upgrade(),
+        serde_json::json!({"event":"message","type":"text","data":"hello"})
+    );
+    assert_eq!(
+        c.next_skipping_upgrade(),
+        serde_json::json!({"event":"message","type":"binary","data":"00ff10"})
+    );
+    assert_eq!(
+        c.next_skipping_upgrade(),
+        serde_json::json!({"event":"disconnect","reason":"client disconnect"})
+    );
+    assert!(c.wait().success());
+}
+
+#[test]
+fn connect_upgrades_to_websocket() {
+    let serve = Serve::start(&["--no-demo"]);
+    let c = Connect::start(&[&serve.url]);
+    assert_eq!(c.next()["event"], "connect");
+    assert_eq!(
+        c.next(),
+        serde_json::json!({"event":"upgrade","transport":"websocket"})
+    );
+    drop(c);
+}
+
+#[test]
+fn connect_websocket_only_and_stdin_lines_then_eof() {
+    let serve = Serve::start(&["--no-demo"]);
+    let mut c = Connect::start(&[&serve.url, "--transports", "websocket"]);
+    let connect = c.next();
+    assert_eq!(connect["event"], "connect");
+    assert_eq!(connect["transport"], "websocket");
+    let mut stdin = c.child.stdin.take().unwrap();
+    writeln!(stdin, "first line").unwrap();
+    writeln!(stdin, "second line").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(c.next()["data"], "first line");
+    assert_eq!(c.next()["data"], "second line");
+    drop(stdin); // EOF: a clean disconnect
+    assert_eq!(
+        c.next(),
+        serde_json::json!({"event":"disconnect","reason":"client disconnect"})
+    );
+    assert!(c.wait().success());
+}
+
+#[test]
+fn connect_to_a_closed_port_is_an_error_exit() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let c = Connect::start(&[&format!("http://127.0.0.1:{port}")]);
+    let ev = c.next();
+    assert_eq!(ev["event"], "error", "{ev}");
+    assert!(!ev["message"].as_str().unwrap().is_empty());
+    assert!(!c.wait().success());
+}
+
+#[test]
+fn connect_to_an_unknown_host_is_an_error_exit() {
+    let c = Connect::start(&["http://no-such-host.invalid:5000", "--timeout", "3"]);
+    let ev = c.next();
+    assert_eq!(ev["event"], "error", "{ev}");
+    assert!(!c.wait().success());
+}
+
+#[test]
+fn connect_rejects_an_invalid_url() {
+    let c = Connect::start(&["ftp://127.0.0.1:1/"]);
+    assert_eq!(c.next()["event"], "error");
+    assert!(!c.wait().success());
+}
+
+#[test]
+fn serve_serves_the_demo_page_and_the_npm_client() {
+    let serve = Serve::start(&[]);
+    let page = http_get(&format!("{}/", serve.url));
+    assert!(page.contains("Engine.IO latency"), "{page}");
+    assert!(page.contains("engine.io.js"));
+    let js = http_get(&format!("{}/engine.io.js", serve.url));
+    assert!(
+        js.contains("Engine.IO v6"),
+        "the npm engine.io-client is served (install: npm ci --prefix eio/demo)"
+    );
+}
+
+#[test]
+fn serve_without_demo_answers_404_at_root() {
+    let serve = Serve::start(&["--no-demo"]);
+    let (status, _) = http_get_status(&format!("{}/", serve.url));
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn bench_against_serve_reports_numbers() {
+    let serve = Serve::start(&["--no-demo"]);
+    let out = Command::new(EIO)
+        .args([
+            "bench",
+            &serve.url,
+            "--connections",
+            "4",
+            "--duration",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["connections"], 4);
+    assert_eq!(v["errors"], 0);
+    assert!(v["messages_per_sec"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["p99_ms"].as_f64().unwrap() >= v["p50_ms"].as_f64().unwrap());
+    assert!(v["client_cpu_us_per_msg"].as_f64().unwrap() > 0.0);
+}
+
+/// Headless Chromium loads the demo page, connects with the npm
+/// engine.io-client, and gets latency samples. Needs Debian's chromium and
+/// `npm ci --prefix eio/tests/browser` (both done by scripts/test.sh).
+#[test]
+fn demo_page_in_headless_chromium() {
+    let serve = Serve::start(&[]);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "run `npm ci --prefix eio/tests/browser` (scripts/test.sh does)"
+    );
+    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/demo-latency.png");
+    let out = Command::new("node")
+        .arg(dir.join("latency.mjs"))
+        .arg(format!("{}/", serve.url))
+        .arg(&shot)
+        .current_dir(&dir)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    assert_eq!(v["state"], "connected");
+    assert!(v["samples"].as_u64().unwrap() >= 5, "{v}");
+    assert!(shot.exists());
+}
+
+fn http_get(url: &str) -> String {
+    let (status, body) = http_get_status(url);
+    assert_eq!(status, 200, "GET {url}");
+    body
+}
+
+/// A minimal HTTP/1.0 GET over a std socket (no client dependency).
+fn http_get_status(url: &str) -> (u16, String) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_owned();
+    (status, body)
+}
