@@ -2,11 +2,11 @@
 //! runtime thread, for programs without an async runtime (python-engineio's
 //! `engineio.Client`).
 //!
-//! Each connection gets a thread named `engineio-client-runtime` running a
+//! Each connection gets a thread named `eio-client` running a
 //! current-thread tokio runtime, which hosts the driver; blocking calls
 //! park the calling thread until the runtime answers. Handlers are plain
 //! closures called, in order, on a thread of their own
-//! (`engineio-client-handlers`), so they may block (a `sleep` in a handler
+//! (`eio-handlers`), so they may block (a `sleep` in a handler
 //! delays the next events, never the heartbeat). Dropping the last handle
 //! aborts the connection and joins the runtime thread.
 //!
@@ -58,7 +58,7 @@ impl Runtime {
             .build()?;
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         let thread = thread::Builder::new()
-            .name("engineio-client-runtime".into())
+            .name("eio-client".into())
             .spawn(move || {
                 rt.block_on(async move {
                     while let Some(job) = rx.recv().await {
@@ -457,7 +457,7 @@ impl ClientBuilder {
             // Not joined: it ends by itself once the connection's handlers
             // are dropped and the current handler returns.
             thread::Builder::new()
-                .name("engineio-client-handlers".into())
+                .name("eio-handlers".into())
                 .spawn(move || run_handlers(rx, weak_rt, on_connect, on_message, on_disconnect))
                 .map_err(ClientError::Runtime)?;
         }

@@ -1,7 +1,7 @@
 //! Ctrl-C handling (`handle_sigint`): one process-wide watcher.
 //!
 //! Once any client with `handle_sigint` connects, a thread named
-//! `engineio-sigint` (with its own small runtime, so it works whatever
+//! `eio-sigint` (with its own small runtime, so it works whatever
 //! runtime the clients use, and even after theirs has stopped) listens for
 //! Ctrl-C. On Ctrl-C it asks every registered client to disconnect
 //! gracefully; their `wait()` then returns, which ends the typical
@@ -45,10 +45,13 @@ pub(crate) fn register(commands: mpsc::UnboundedSender<Command>) -> Registration
     Registration(id)
 }
 
+/// Starts the watcher thread and waits (briefly) until its handler is
+/// installed, so that a Ctrl-C right after `connect` returns is handled.
 fn start_watcher() {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
-        .name("engineio-sigint".into())
-        .spawn(|| {
+        .name("eio-sigint".into())
+        .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -59,12 +62,16 @@ fn start_watcher() {
                     return;
                 }
             };
-            rt.block_on(async {
-                loop {
-                    if let Err(e) = tokio::signal::ctrl_c().await {
+            rt.block_on(async move {
+                let mut interrupts = match Interrupts::install() {
+                    Ok(i) => i,
+                    Err(e) => {
                         tracing::warn!("engine.io client: cannot watch Ctrl-C: {e}");
                         return;
                     }
+                };
+                let _ = ready_tx.send(());
+                while interrupts.next().await {
                     let clients = std::mem::take(
                         &mut *CLIENTS.lock().unwrap_or_else(PoisonError::into_inner),
                     );
@@ -80,7 +87,38 @@ fn start_watcher() {
                 }
             });
         });
-    if let Err(e) = spawned {
-        tracing::warn!("engine.io client: cannot watch Ctrl-C: {e}");
+    match spawned {
+        Ok(_) => {
+            let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(2));
+        }
+        Err(e) => tracing::warn!("engine.io client: cannot watch Ctrl-C: {e}"),
+    }
+}
+
+/// Ctrl-C notifications. On Unix the SIGINT handler is installed when this
+/// is created (tokio's `ctrl_c()` would install it on first poll).
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn install() -> std::io::Result<Self> {
+        Ok(Interrupts {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for the next Ctrl-C; `false` if no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
     }
 }

@@ -1,0 +1,335 @@
+//! The blocking client against the reference Node engine.io server, and
+//! Ctrl-C handling (in a child process).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use engineio::client::blocking::{Client, ClientBuilder, Events};
+use engineio::client::{ClientError, ClientEvent, Data};
+use engineio::proto::{DisconnectReason, TransportKind};
+use serde_json::json;
+
+const MODES: [(&str, &[TransportKind]); 3] = [
+    ("polling", &[TransportKind::Polling]),
+    ("websocket", &[TransportKind::WebSocket]),
+    (
+        "upgrade",
+        &[TransportKind::Polling, TransportKind::WebSocket],
+    ),
+];
+
+/// Tests that count the client threads take this for writing; the others
+/// for reading, so that they still run in parallel with each other.
+static THREADS: RwLock<()> = RwLock::new(());
+
+fn builder(transports: &[TransportKind]) -> ClientBuilder {
+    Client::builder()
+        .transports(transports.iter().copied())
+        .handle_sigint(false)
+}
+
+fn next_event(events: &mut Events) -> ClientEvent {
+    events
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an event within 10 s")
+}
+
+fn next_message(events: &mut Events) -> Data {
+    loop {
+        match next_event(events) {
+            ClientEvent::Message(d) => return d,
+            ClientEvent::Connect | ClientEvent::Upgrade => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+fn next_upgrade(events: &mut Events) {
+    loop {
+        match next_event(events) {
+            ClientEvent::Upgrade => return,
+            ClientEvent::Connect => {}
+            other => panic!("expected the upgrade, got {other:?}"),
+        }
+    }
+}
+
+fn next_disconnect(events: &mut Events) -> DisconnectReason {
+    loop {
+        if let ClientEvent::Disconnect(r) = next_event(events) {
+            return r;
+        }
+    }
+}
+
+#[test]
+fn echo_text_and_binary_on_every_transport() {
+    let _g = THREADS.read();
+    let server = common::node_server(json!({}));
+    for (mode, transports) in MODES {
+        let client = builder(transports)
+            .connect(server.base_url())
+            .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        let mut events = client.events();
+        if mode == "upgrade" {
+            next_upgrade(&mut events);
+            assert_eq!(client.transport(), TransportKind::WebSocket);
+        } else {
+            assert_eq!(client.transport(), transports[0]);
+        }
+        client.send("hello").unwrap();
+        assert_eq!(next_message(&mut events), Data::from("hello"), "{mode}");
+        client.send(vec![0u8, 255, 7]).unwrap();
+        assert_eq!(next_message(&mut events), Data::from(vec![0u8, 255, 7]));
+        client.send_json(&json!([1, 2])).unwrap();
+        assert_eq!(next_message(&mut events), Data::from("[1,2]"));
+        client.disconnect();
+        assert_eq!(
+            next_disconnect(&mut events),
+            DisconnectReason::ClientDisconnect
+        );
+        assert!(events.next().is_none());
+        assert!(matches!(client.send("late"), Err(ClientError::Closed)));
+        assert_eq!(client.wait(), DisconnectReason::ClientDisconnect);
+    }
+}
+
+#[test]
+fn sessions_outlive_three_ping_intervals() {
+    let _g = THREADS.read();
+    let server = common::node_server(json!({"pingInterval": 300, "pingTimeout": 200}));
+    let url = server.base_url();
+    let runs: Vec<_> = MODES
+        .iter()
+        .map(|&(mode, transports)| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let client = builder(transports).connect(&url).unwrap();
+                let mut events = client.events();
+                assert_eq!(client.wait_timeout(Duration::from_millis(1200)), None);
+                assert!(client.is_connected(), "{mode}");
+                client.send("ok").unwrap();
+                assert_eq!(next_message(&mut events), Data::from("ok"), "{mode}");
+                client.disconnect();
+            })
+        })
+        .collect();
+    for r in runs {
+        r.join().unwrap();
+    }
+}
+
+#[test]
+fn server_disconnect_and_errors() {
+    let _g = THREADS.read();
+    let server = common::node_server(json!({}));
+    for (mode, transports) in MODES {
+        let reasons = Arc::new(Mutex::new(Vec::new()));
+        let log = reasons.clone();
+        let client = builder(transports)
+            .on_disconnect(move |r| log.lock().unwrap().push(r))
+            .connect(server.base_url())
+            .unwrap();
+        if mode == "upgrade" {
+            let start = Instant::now();
+            while client.transport() != TransportKind::WebSocket {
+                assert!(start.elapsed() < Duration::from_secs(10), "no upgrade");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        client.send("disconnect").unwrap();
+        assert_eq!(client.wait(), DisconnectReason::ServerDisconnect, "{mode}");
+        assert_eq!(
+            *reasons.lock().unwrap(),
+            vec![DisconnectReason::ServerDisconnect],
+            "{mode}: the handler ran before wait returned"
+        );
+    }
+    let denied = format!("{}/?deny", server.base_url());
+    match builder(&[TransportKind::Polling]).connect(&denied) {
+        Err(ClientError::ConnectionRefused { status, body }) => {
+            assert_eq!(status, 403);
+            assert_eq!(body, Some(json!({"code": 4, "message": "Forbidden"})));
+        }
+        other => panic!("{other:?}"),
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for (mode, transports) in MODES {
+        let err = builder(transports)
+            .connect(format!("http://127.0.0.1:{port}"))
+            .expect_err(mode);
+        assert!(err.is_connect(), "{mode}: {err:?}");
+    }
+}
+
+#[test]
+fn handlers_may_block_answer_and_disconnect() {
+    let _g = THREADS.read();
+    let server = common::node_server(json!({"pingInterval": 300, "pingTimeout": 200}));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let client = builder(&[TransportKind::Polling, TransportKind::WebSocket])
+        .on_connect(|c: &Client| c.send("hello from client"))
+        .on_message(move |c, data| {
+            let Data::Text(t) = data else { return };
+            log.lock().unwrap().push(t.to_string());
+            match t.as_str() {
+                "hello from client" => {
+                    // A handler that blocks for longer than the heartbeat
+                    // allows: the session must survive it.
+                    std::thread::sleep(Duration::from_millis(700));
+                    for i in 0..20 {
+                        c.send(format!("n{i}")).unwrap();
+                    }
+                }
+                // Disconnecting (and waiting) from a handler must not wait
+                // for the handler itself.
+                "n19" => {
+                    c.disconnect();
+                    assert_eq!(c.wait(), DisconnectReason::ClientDisconnect);
+                }
+                _ => {}
+            }
+        })
+        .connect(server.base_url())
+        .unwrap();
+    assert_eq!(
+        client.wait_timeout(Duration::from_secs(10)),
+        Some(DisconnectReason::ClientDisconnect)
+    );
+    let mut want = vec!["hello from client".to_owned()];
+    want.extend((0..20).map(|i| format!("n{i}")));
+    assert_eq!(*seen.lock().unwrap(), want);
+
+    let err = builder(&[TransportKind::WebSocket])
+        .on_connect(|_: &Client| Err::<(), _>("no"))
+        .connect(server.base_url())
+        .unwrap_err();
+    assert!(matches!(err, ClientError::ConnectHandler(_)), "{err:?}");
+}
+
+/// Names of this process's threads (Linux).
+fn client_threads() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|n| matches!(n.trim(), "eio-client" | "eio-handlers"))
+        })
+        .count()
+}
+
+#[test]
+fn dropping_the_client_joins_its_threads() {
+    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let server = common::node_server(json!({}));
+    let before = client_threads();
+    for (mode, transports) in MODES {
+        let client = builder(transports)
+            .on_message(|_, _| {})
+            .connect(server.base_url())
+            .unwrap();
+        client.send("x").unwrap();
+        assert_eq!(client_threads(), before + 2, "{mode}");
+        let clone = client.clone();
+        drop(client);
+        assert_eq!(client_threads(), before + 2, "{mode}: a clone keeps it");
+        drop(clone);
+        // The runtime thread is joined by the drop; the handler thread ends
+        // by itself right after.
+        let start = Instant::now();
+        while client_threads() > before {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{mode}: threads leaked"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Run as a child process by `ctrl_c_disconnects_cleanly_and_never_hangs`.
+#[test]
+#[ignore = "a child process of ctrl_c_disconnects_cleanly_and_never_hangs"]
+fn ctrl_c_child() {
+    let Ok(url) = std::env::var("EIO_CTRL_C_URL") else {
+        return;
+    };
+    // `handle_sigint` is on by default.
+    let client = Client::builder()
+        .transports([TransportKind::WebSocket])
+        .connect(url)
+        .unwrap();
+    println!("CONNECTED");
+    let reason = client.wait();
+    println!("REASON {reason}");
+    // Nothing left to disconnect: the next Ctrl-C must end the process.
+    std::thread::sleep(Duration::from_secs(30));
+    println!("STILL ALIVE");
+}
+
+#[test]
+fn ctrl_c_disconnects_cleanly_and_never_hangs() {
+    let _g = THREADS.read();
+    if cfg!(not(unix)) {
+        return;
+    }
+    let server = common::node_server(json!({}));
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "ctrl_c_child", "--ignored", "--nocapture"])
+        .env("EIO_CTRL_C_URL", server.base_url())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_line = |prefix: &str| loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(l) if l.starts_with(prefix) => return l,
+            Ok(_) => {}
+            Err(e) => panic!("no {prefix:?} line from the child: {e}"),
+        }
+    };
+    let interrupt = |pid: u32| {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -INT");
+    };
+    wait_line("CONNECTED");
+    interrupt(child.id());
+    assert_eq!(wait_line("REASON"), "REASON client disconnect");
+    interrupt(child.id());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the second Ctrl-C did not end the child");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
