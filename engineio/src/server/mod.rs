@@ -70,12 +70,19 @@ use std::time::Duration;
 use engineio_proto::ServerConfig;
 use tokio::sync::{watch, Notify};
 
+pub use crate::http::{
+    CookieConfig, CookieConfigBuilder, CookieError, CookieValueFn, CorsOrigins, OriginPredicate,
+    StaticFiles,
+};
 pub use engineio_proto::{Data, DisconnectReason, Sid, TransportKind};
 pub use error::{Result, ServerError};
 pub use handlers::Reject;
 pub use options::{ServerBuilder, ServerOptions};
 pub use request::ConnectRequest;
-pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture};
+pub use service::{
+    EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture, StaticFilesLayer,
+    StaticFilesService,
+};
 
 use handlers::Handlers;
 use options::{AllowRequestFn, RemoteAddrFn};
@@ -92,6 +99,7 @@ pub struct RemoteAddr(pub SocketAddr);
 pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
     pub(crate) config: ServerConfig,
+    pub(crate) cors: crate::http::CorsPolicy,
     pub(crate) allow_request: Option<AllowRequestFn>,
     pub(crate) remote_addr: Option<RemoteAddrFn>,
     handlers: RwLock<Handlers>,
@@ -252,10 +260,12 @@ impl Server {
         remote_addr: Option<RemoteAddrFn>,
     ) -> Server {
         let config = options.core_config();
+        let cors = options.cors_policy();
         Server {
             shared: Arc::new(Shared {
                 options,
                 config,
+                cors,
                 allow_request,
                 remote_addr,
                 handlers: RwLock::new(Handlers::default()),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use engineio_proto::{ServerConfig, TransportKind};
 
+use crate::http::{CookieConfig, CorsOrigins, CorsPolicy};
+
 use super::error::{Result, ServerError};
 use super::Server;
 
@@ -23,6 +25,9 @@ use super::Server;
 /// | `transports` | polling, websocket | `transports` |
 /// | `http_compression` | true | `http_compression` |
 /// | `compression_threshold` | 1024 bytes | `compression_threshold` |
+/// | `cookie` | none | `cookie` |
+/// | `cors_allowed_origins` | same origin | `cors_allowed_origins` |
+/// | `cors_credentials` | true | `cors_credentials` |
 /// | `path` | `/engine.io/` | `engineio_path` of `WSGIApp`/`ASGIApp` |
 /// | `async_handlers` | **false** | `async_handlers` (python: true) |
 /// | `upgrade_timeout` | 10 s | engine.io's `upgradeTimeout` |
@@ -64,6 +69,19 @@ pub struct ServerOptions {
     pub http_compression: bool,
     /// Smallest polling response, in bytes, that is compressed. Default 1024.
     pub compression_threshold: usize,
+    /// The session cookie set on polling handshakes
+    /// (`io=<sid>; path=/; SameSite=Lax` with [`CookieConfig::default`]).
+    /// Default none.
+    pub cookie: Option<CookieConfig>,
+    /// Accepted `Origin`s. Default [`CorsOrigins::SameOrigin`]: a request
+    /// whose `Origin` is not the server's own scheme and host (or the
+    /// `X-Forwarded-Proto`/`X-Forwarded-Host` ones) is refused with `400`;
+    /// requests without `Origin` always pass. [`CorsOrigins::Disabled`]
+    /// turns CORS handling off (python's `[]`).
+    pub cors_allowed_origins: CorsOrigins,
+    /// Whether to send `Access-Control-Allow-Credentials: true`. Default
+    /// true.
+    pub cors_credentials: bool,
     /// The Engine.IO path; requests whose path starts with it are Engine.IO
     /// requests. A leading and a trailing `/` are added if missing.
     /// Default `/engine.io/`.
@@ -79,8 +97,6 @@ pub struct ServerOptions {
     /// Most packets queued for one client before the session is closed as
     /// not reading. Default 10,000.
     pub max_queued_packets: usize,
-    // TODO(http extras): cookie, cors_allowed_origins, cors_credentials once
-    // `crate::http::{cookie, cors}` land.
 }
 
 impl Default for ServerOptions {
@@ -95,6 +111,9 @@ impl Default for ServerOptions {
             transports: c.transports,
             http_compression: c.http_compression,
             compression_threshold: c.compression_threshold,
+            cookie: None,
+            cors_allowed_origins: CorsOrigins::SameOrigin,
+            cors_credentials: true,
             path: "/engine.io/".to_owned(),
             async_handlers: false,
             upgrade_timeout: c.upgrade_timeout,
@@ -115,6 +134,9 @@ impl fmt::Debug for ServerOptions {
             .field("transports", &self.transports)
             .field("http_compression", &self.http_compression)
             .field("compression_threshold", &self.compression_threshold)
+            .field("cookie", &self.cookie)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("cors_credentials", &self.cors_credentials)
             .field("path", &self.path)
             .field("async_handlers", &self.async_handlers)
             .field("upgrade_timeout", &self.upgrade_timeout)
@@ -148,6 +170,10 @@ impl ServerOptions {
             format!("/{trimmed}/")
         };
         Ok(())
+    }
+
+    pub(crate) fn cors_policy(&self) -> CorsPolicy {
+        CorsPolicy::new(self.cors_allowed_origins.clone()).with_credentials(self.cors_credentials)
     }
 
     pub(crate) fn core_config(&self) -> ServerConfig {
@@ -265,6 +291,47 @@ impl ServerBuilder {
         /// See [`ServerOptions::max_queued_packets`].
         max_queued_packets: usize
     );
+
+    setter!(
+        /// See [`ServerOptions::cors_credentials`].
+        cors_credentials: bool
+    );
+
+    /// Sets the session cookie (see [`ServerOptions::cookie`]).
+    ///
+    /// ```
+    /// use engineio::server::{CookieConfig, Server};
+    /// let cookie = CookieConfig::builder("io")
+    ///     .attr("path", "/")
+    ///     .flag("HttpOnly")
+    ///     .attr("SameSite", "Strict")
+    ///     .attr_fn("Max-Age", || "60".to_owned())
+    ///     .build()
+    ///     .unwrap();
+    /// let server = Server::builder().cookie(cookie).build().unwrap();
+    /// # drop(server);
+    /// ```
+    pub fn cookie(mut self, cookie: CookieConfig) -> Self {
+        self.options.cookie = Some(cookie);
+        self
+    }
+
+    /// Sets the accepted origins (see [`ServerOptions::cors_allowed_origins`]).
+    ///
+    /// ```
+    /// use engineio::server::{CorsOrigins, Server};
+    /// let any = Server::builder().cors_allowed_origins("*").build().unwrap();
+    /// let list = Server::builder()
+    ///     .cors_allowed_origins(CorsOrigins::list(["https://a.example", "https://b.example"]))
+    ///     .build()
+    ///     .unwrap();
+    /// let off = Server::builder().cors_allowed_origins(CorsOrigins::Disabled).build().unwrap();
+    /// # drop((any, list, off));
+    /// ```
+    pub fn cors_allowed_origins(mut self, origins: impl Into<CorsOrigins>) -> Self {
+        self.options.cors_allowed_origins = origins.into();
+        self
+    }
 
     /// See [`ServerOptions::path`].
     pub fn path(mut self, path: impl Into<String>) -> Self {

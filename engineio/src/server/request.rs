@@ -15,7 +15,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use engineio_proto::handshake::{percent_decode, EngineQuery};
 use engineio_proto::server::{GetOutcome, RequestError};
 use engineio_proto::{payload, DisconnectReason, Packet, Sid, TransportKind};
-use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    SET_COOKIE,
+};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -25,6 +28,7 @@ use super::handlers::{guarded, Reject};
 use super::session::SessionHandle;
 use super::websocket::{self, wants_websocket};
 use super::{RemoteAddr, Shared};
+use crate::http::{compression, cors};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -229,10 +233,35 @@ where
 {
     let (parts, body) = req.into_parts();
     let is_ws = wants_websocket(&parts.headers);
-    // TODO(http extras): apply `crate::http::cors` here: a refused Origin
-    // gets 400, a preflight is answered, and the CORS headers are added to
-    // every non-upgrade response.
-    route(&shared, parts, body, is_ws).await
+    // Origins are checked first, on every request (python's order).
+    let tls = parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let cors = match shared.cors.check(&parts, tls) {
+        Ok(headers) => headers,
+        Err(rejected) => {
+            tracing::debug!(origin = ?rejected.origin, "origin refused");
+            return rejected.into_response();
+        }
+    };
+    if is_preflight(&parts) && shared.cors.is_enabled() {
+        return cors::preflight_response(&cors);
+    }
+    let mut resp = route(&shared, parts, body, is_ws).await;
+    if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        cors.apply_to(resp.headers_mut());
+    }
+    resp
+}
+
+/// A CORS preflight: `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`. Any other `OPTIONS` is an ordinary
+/// request (a handshake answered "Bad handshake method", as the reference
+/// without CORS).
+fn is_preflight(parts: &Parts) -> bool {
+    parts.method == Method::OPTIONS
+        && parts.headers.contains_key(http::header::ORIGIN)
+        && parts
+            .headers
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 async fn route<B>(shared: &Arc<Shared>, parts: Parts, body: B, is_ws: bool) -> Response<Full<Bytes>>
@@ -342,8 +371,16 @@ async fn handshake(
     match upgrade {
         Some(u) => websocket::start_direct(shared, handle, u),
         None => {
-            // TODO(http extras): Set-Cookie from `crate::http::cookie` here.
-            polling_get(shared, &handle, &parts.headers).await
+            let mut resp = polling_get(shared, &handle, &parts.headers).await;
+            if let Some(cookie) = &shared.options.cookie {
+                match cookie.set_cookie_value(sid.as_str()) {
+                    Ok(v) => {
+                        resp.headers_mut().insert(SET_COOKIE, v);
+                    }
+                    Err(e) => tracing::warn!(%sid, error = %e, "session cookie not set"),
+                }
+            }
+            resp
         }
     }
 }
@@ -419,13 +456,21 @@ fn payload_response(
     packets: &[Packet],
     req_headers: &HeaderMap,
 ) -> Response<Full<Bytes>> {
-    let body = payload::encode(packets);
-    // TODO(http extras): compress with `crate::http::compression` when
-    // `shared.options.http_compression` and the client accepts it.
-    let _ = (&shared.options.http_compression, req_headers);
+    let mut body = payload::encode(packets);
+    let mut encoding = None;
+    if shared.options.http_compression {
+        (body, encoding) = compression::compress(
+            body,
+            req_headers.get(ACCEPT_ENCODING),
+            shared.options.compression_threshold,
+        );
+    }
     let mut resp = full(StatusCode::OK, Some("text/plain; charset=UTF-8"), body);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = resp.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(encoding) = encoding {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     resp
 }
 

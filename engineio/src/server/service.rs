@@ -1,10 +1,15 @@
 //! Tower integration, in tower-http's shape: [`EngineIoLayer`] wraps a
 //! service into [`EngineIoService`], which answers requests under the
-//! Engine.IO path and forwards every other request to the inner service.
+//! Engine.IO path and forwards every other request to the inner service;
+//! [`StaticFilesLayer`] serves python-engineio's static file rules in front
+//! of a service. Stacked as `EngineIoLayer` then `StaticFilesLayer`, the
+//! routing is python's `ASGIApp`: Engine.IO path, then static files, then
+//! the application.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -18,6 +23,8 @@ use tower_service::Service;
 use super::handlers::BoxFuture;
 use super::request::{self, BoxError};
 use super::Server;
+use crate::http::static_files::StaticBody;
+use crate::http::StaticFiles;
 
 /// A [`Layer`] that mounts an Engine.IO [`Server`] in front of a service
 /// (the Rust counterpart of python's `ASGIApp(eio, other_app)`).
@@ -164,8 +171,8 @@ where
 }
 
 pin_project! {
-    /// The response body of [`EngineIoService`]: an Engine.IO body or the
-    /// inner service's.
+    /// The response body of [`EngineIoService`] and [`StaticFilesService`]:
+    /// an Engine.IO answer, a static file, or the inner service's body.
     pub struct ResponseBody<B> {
         #[pin]
         kind: BodyKind<B>,
@@ -176,6 +183,7 @@ pin_project! {
     #[project = BodyKindProj]
     enum BodyKind<B> {
         Engine { #[pin] body: Full<Bytes> },
+        Static { #[pin] body: StaticBody },
         Inner { #[pin] body: B },
     }
 }
@@ -190,6 +198,12 @@ impl<B> ResponseBody<B> {
     fn inner(body: B) -> Self {
         ResponseBody {
             kind: BodyKind::Inner { body },
+        }
+    }
+
+    fn static_file(body: StaticBody) -> Self {
+        ResponseBody {
+            kind: BodyKind::Static { body },
         }
     }
 }
@@ -214,6 +228,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project().kind.project() {
             BodyKindProj::Engine { body } => body.poll_frame(cx).map_err(|e| match e {}),
+            BodyKindProj::Static { body } => body.poll_frame(cx).map_err(Into::into),
             BodyKindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
         }
     }
@@ -221,6 +236,7 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             BodyKind::Engine { body } => body.is_end_stream(),
+            BodyKind::Static { body } => body.is_end_stream(),
             BodyKind::Inner { body } => body.is_end_stream(),
         }
     }
@@ -228,6 +244,7 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             BodyKind::Engine { body } => body.size_hint(),
+            BodyKind::Static { body } => body.size_hint(),
             BodyKind::Inner { body } => body.size_hint(),
         }
     }
@@ -251,5 +268,98 @@ impl<B> Service<Request<B>> for NotFound {
         let mut resp = Response::new(Full::new(Bytes::from_static(b"Not Found")));
         *resp.status_mut() = StatusCode::NOT_FOUND;
         std::future::ready(Ok(resp))
+    }
+}
+
+/// A [`Layer`] serving [`StaticFiles`] rules in front of a service
+/// (python's `static_files=`): a request a rule matches gets the file; a
+/// request no rule matches, for a missing file, or with a method other than
+/// `GET`/`HEAD`, goes on to the inner service.
+///
+/// ```
+/// use engineio::server::{NotFound, Server, StaticFiles, StaticFilesLayer};
+/// let eio = Server::new();
+/// let files = StaticFiles::new().file("/", "latency.html").dir("/static", "public");
+/// let app = tower::ServiceBuilder::new()
+///     .layer(eio.layer()) // Engine.IO path first,
+///     .layer(StaticFilesLayer::new(files)) // then the static files,
+///     .service(NotFound); // then the application.
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StaticFilesLayer {
+    files: Arc<StaticFiles>,
+}
+
+impl StaticFilesLayer {
+    /// A layer serving `files`.
+    pub fn new(files: StaticFiles) -> Self {
+        StaticFilesLayer {
+            files: Arc::new(files),
+        }
+    }
+}
+
+impl<S> Layer<S> for StaticFilesLayer {
+    type Service = StaticFilesService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StaticFilesService {
+            files: self.files.clone(),
+            inner,
+        }
+    }
+}
+
+/// Serves static files, forwarding everything else to `S`; see
+/// [`StaticFilesLayer`].
+#[derive(Debug, Clone)]
+pub struct StaticFilesService<S> {
+    files: Arc<StaticFiles>,
+    inner: S,
+}
+
+impl<S> StaticFilesService<S> {
+    /// Serves `files` in front of `inner`.
+    pub fn new(files: StaticFiles, inner: S) -> Self {
+        StaticFilesService {
+            files: Arc::new(files),
+            inner,
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for StaticFilesService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if !self.files.matches(req.uri().path()) {
+            let fut = self.inner.call(req);
+            return Box::pin(async move { Ok(fut.await?.map(ResponseBody::inner)) });
+        }
+        let file = self.files.serve(&req);
+        // The ready service goes into the future; a fresh clone stays.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            match file.await {
+                Some(resp) => Ok(resp.map(ResponseBody::static_file)),
+                None => Ok(inner.call(req).await?.map(ResponseBody::inner)),
+            }
+        })
     }
 }
