@@ -340,16 +340,16 @@ impl Driver {
 
     fn on_get(&mut self, r: Result<HttpAnswer, reqwest::Error>) {
         let now = Instant::now();
-        match self.check_answer(r, "GET") {
-            Some(body) => match payload::decode(body, usize::MAX) {
-                Ok(packets) => {
-                    for p in packets {
-                        self.session.handle_packet(now, p);
-                    }
+        let Some(body) = self.check_answer(r, "GET") else {
+            return;
+        };
+        match payload::decode(body, usize::MAX) {
+            Ok(packets) => {
+                for p in packets {
+                    self.session.handle_packet(now, p);
                 }
-                Err(e) => self.transport_error(format_args!("bad polling payload: {e}")),
-            },
-            None => {}
+            }
+            Err(e) => self.transport_error(format_args!("bad polling payload: {e}")),
         }
     }
 
