@@ -6,5 +6,6 @@
 pub use engineio_proto as proto;
 
 pub mod client;
+pub use client::{Client, ClientBuilder, ClientError, ClientEvent, ClientOptions};
 mod http;
 pub mod server;
