@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use engineioxide::handler::EngineIoHandler;
-use engineioxide::layer::EngineIoLayer;
+use engineioxide::service::EngineIoService;
 use engineioxide::{DisconnectReason, Socket, Str};
 
 #[derive(Debug, Default, Clone)]
@@ -32,9 +32,10 @@ impl EngineIoHandler for Echo {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    let app = axum::Router::new()
-        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "Not Found") })
-        .layer(EngineIoLayer::new(Arc::new(Echo)));
+    // One service as the router's fallback, not `Router::layer`: a layer is
+    // applied to each fallback separately, which gives each its own engine
+    // (and session table), so polling requests miss their session.
+    let app = axum::Router::new().fallback_service(EngineIoService::new(Arc::new(Echo)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap().port());
     axum::serve(listener, app).await.unwrap();
