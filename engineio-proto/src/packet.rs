@@ -445,6 +445,16 @@ mod tests {
     }
 
     #[test]
+    fn data_after_dataless_types_is_ignored() {
+        // As in engine.io-parser: close, upgrade and noop carry no data, and
+        // trailing bytes (found by the fuzzer, even invalid UTF-8) are
+        // ignored rather than rejected.
+        assert_eq!(dec(b"1\xcb"), Ok(Packet::Close));
+        assert_eq!(dec(b"5junk"), Ok(Packet::Upgrade));
+        assert_eq!(dec(b"6x"), Ok(Packet::Noop));
+    }
+
+    #[test]
     fn decoding_is_zero_copy() {
         let buf = Bytes::from(b"4some message".to_vec());
         let ptr = buf.as_ptr();
