@@ -423,9 +423,10 @@ def main():
         (out / f"{stamp}{suffix}.svg").write_text(chart)
     (out / f"{stamp}{suffix}.json").write_text(json.dumps(results, indent=2))
     print(md)
-    measured_any = any("median" in w for r in results for w in r["workloads"].values())
-    if not measured_any:
-        log("no workload produced a number")
+    silent = [r["name"] for r in results
+              if not any("median" in w or "kb_per_session" in w for w in r["workloads"].values())]
+    if not results or silent:
+        log(f"no numbers from: {', '.join(silent) or 'any peer'}")
         sys.exit(1)
 
 

@@ -45,6 +45,12 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --all-features
 
+step "fuzz smoke: every cargo-fuzz target for ${FUZZ_SECONDS:-30} s"
+bash fuzz/smoke.sh "${FUZZ_SECONDS:-30}"
+
+step "benchmark harness smoke (bench/run --quick): every peer, every workload, short runs"
+bench/run --quick --out target/bench-quick
+
 step "cargo doc (RUSTDOCFLAGS=-Dwarnings)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 
