@@ -421,6 +421,13 @@ impl Driver {
                 // engine.io servers close WebSockets without a `close`
                 // packet: a close frame is the server disconnecting.
                 WsEvent::Closed => self.session.handle_packet(now, Packet::Close),
+                WsEvent::Eof => {
+                    if !self.session.is_closed() {
+                        tracing::warn!(sid = %self.sid, "engine.io client: the WebSocket connection was closed");
+                    }
+                    self.session
+                        .handle_transport_error(DisconnectReason::TransportClose);
+                }
                 WsEvent::Failed(e) => {
                     self.transport_error(format_args!("WebSocket: {e}"));
                 }
@@ -446,7 +453,7 @@ impl Driver {
                 let _ = self.session.handle_probe_packet(p);
             }
             WsEvent::Packet(p) => early.push(p),
-            WsEvent::Closed | WsEvent::Failed(_) => self.session.abort_upgrade(),
+            WsEvent::Closed | WsEvent::Eof | WsEvent::Failed(_) => self.session.abort_upgrade(),
         }
     }
 

@@ -242,8 +242,11 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// Connects with the default options and no handlers (use
-    /// [`events`](Self::events) to receive); see [`ClientBuilder::connect`].
+    /// Connects with the default options and no handlers; see
+    /// [`ClientBuilder::connect`]. Read what arrives with
+    /// [`events`](Self::events): without handlers, events are kept for the
+    /// first stream taken, so take one (or drop the client) rather than let
+    /// them pile up.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), engineio::client::ClientError> {
@@ -276,7 +279,15 @@ impl Client {
     }
 
     /// Queues a message: text (`&str`, `String`) or binary (`Vec<u8>`,
-    /// `Bytes`, `&[u8]`). Messages leave in the order they are queued.
+    /// `Bytes`, `&[u8]`). Messages leave in the order they are queued. It
+    /// does not wait, so handlers (sync ones too) can call it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: engineio::client::Client) -> engineio::client::Result<()> {
+    /// client.send("text")?;
+    /// client.send(vec![0xde, 0xad])?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`ClientError::Closed`] once the connection is closing or closed.
@@ -290,7 +301,16 @@ impl Client {
             .map_err(|_| ClientError::Closed)
     }
 
-    /// Serialises `value` to JSON and sends it as a text message.
+    /// Serialises `value` to JSON and sends it as a text message (python's
+    /// `send(dict)`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: engineio::client::Client) -> engineio::client::Result<()> {
+    /// #[derive(serde::Serialize)]
+    /// struct Hello<'a> { name: &'a str }
+    /// client.send_json(&Hello { name: "ferris" })?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`ClientError::Json`] if serialisation fails, else as
@@ -304,6 +324,13 @@ impl Client {
     /// `request_timeout`) and the disconnect handler has run. Called from a
     /// handler, it does not wait for the handlers. Does nothing more if
     /// already disconnected.
+    ///
+    /// ```no_run
+    /// # async fn run(client: engineio::client::Client) {
+    /// client.disconnect().await;
+    /// assert!(!client.is_connected());
+    /// # }
+    /// ```
     pub async fn disconnect(&self) {
         self.request_disconnect();
         self.wait().await;
@@ -328,7 +355,19 @@ impl Client {
 
     /// Waits until the connection has ended and its background work (and,
     /// unless called from a handler, the disconnect handler) is done;
-    /// returns why it ended.
+    /// returns why it ended. (A handler must not await a task that waits:
+    /// that task would wait for the handler.)
+    ///
+    /// ```no_run
+    /// use engineio::client::{Client, DisconnectReason};
+    /// # async fn run() -> engineio::client::Result<()> {
+    /// let client = Client::connect("http://localhost:5000").await?;
+    /// match client.wait().await {
+    ///     DisconnectReason::ServerDisconnect => println!("the server closed the session"),
+    ///     other => println!("ended: {other}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn wait(&self) -> DisconnectReason {
         self.wait_inner(handlers::in_handler()).await
     }
@@ -349,6 +388,19 @@ impl Client {
     /// event from the start (beginning with [`ClientEvent::Connect`]);
     /// otherwise a stream gets the events that happen after it is taken.
     /// Events wait in the stream until read, so read it (or drop it).
+    ///
+    /// ```no_run
+    /// use engineio::client::{Client, ClientEvent};
+    /// use futures_util::StreamExt;
+    /// # async fn run(client: Client) {
+    /// let mut events = client.events();
+    /// while let Some(event) = events.next().await {
+    ///     if let ClientEvent::Message(data) = event {
+    ///         println!("{data:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> Events {
         Events {
             rx: handlers::lock(&self.inner.hub).subscribe(),

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
 use fastwebsockets::{
-    FragmentCollectorRead, Frame, OpCode, Payload, Role, WebSocket, WebSocketWrite,
+    FragmentCollectorRead, Frame, OpCode, Payload, Role, WebSocket, WebSocketError, WebSocketWrite,
 };
 use reqwest::header::{
     HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
@@ -45,6 +45,8 @@ pub(crate) enum WsEvent {
     Packet(Packet),
     /// The server closed the WebSocket with a close frame.
     Closed,
+    /// The connection ended without a close frame.
+    Eof,
     /// The connection broke (EOF without close frame, IO error, bad frame,
     /// undecodable packet).
     Failed(String),
@@ -182,7 +184,9 @@ impl WsSocket {
     /// Reads the next packet (used by the handshake, before the reader task
     /// starts). `None` when the server closed the WebSocket.
     pub(crate) async fn read_packet(&mut self) -> Result<Option<Packet>, String> {
-        read_packet(&mut self.reader, &self.out).await
+        read_packet(&mut self.reader, &self.out)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Starts the reader and writer tasks; events go to `io` tagged `id`.
@@ -250,10 +254,26 @@ impl Drop for WsConn {
     }
 }
 
+/// Why reading failed.
+#[derive(Debug)]
+enum ReadError {
+    Eof,
+    Other(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Eof => f.write_str("connection closed without a close frame"),
+            ReadError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
 async fn read_packet(
     reader: &mut Reader,
     out: &mpsc::UnboundedSender<Out>,
-) -> Result<Option<Packet>, String> {
+) -> Result<Option<Packet>, ReadError> {
     loop {
         let mut owed = |f: Frame<'_>| {
             // A pong or the close reply owed to the server goes out through
@@ -263,15 +283,15 @@ async fn read_packet(
                 .map_err(|_| "the WebSocket writer stopped");
             std::future::ready(r)
         };
-        let frame = reader
-            .read_frame(&mut owed)
-            .await
-            .map_err(|e| e.to_string())?;
+        let frame = reader.read_frame(&mut owed).await.map_err(|e| match e {
+            WebSocketError::UnexpectedEOF => ReadError::Eof,
+            e => ReadError::Other(e.to_string()),
+        })?;
         let data = Bytes::copy_from_slice(&frame.payload);
         return match frame.opcode {
             OpCode::Text => Packet::decode_text(data)
                 .map(Some)
-                .map_err(|e: DecodeError| e.to_string()),
+                .map_err(|e: DecodeError| ReadError::Other(e.to_string())),
             OpCode::Binary => Ok(Some(Packet::decode_binary_frame(data))),
             OpCode::Close => Ok(None),
             // Pings and pongs are answered by fastwebsockets; continuation
@@ -291,7 +311,8 @@ async fn run_reader(
         let event = match read_packet(&mut reader, &out).await {
             Ok(Some(p)) => WsEvent::Packet(p),
             Ok(None) => WsEvent::Closed,
-            Err(e) => WsEvent::Failed(e),
+            Err(ReadError::Eof) => WsEvent::Eof,
+            Err(ReadError::Other(e)) => WsEvent::Failed(e),
         };
         let last = !matches!(event, WsEvent::Packet(_));
         if io.send(WsIo { id, event }).is_err() || last {
