@@ -9,3 +9,4 @@ pub mod client;
 pub use client::{Client, ClientBuilder, ClientError, ClientEvent, ClientOptions};
 mod http;
 pub mod server;
+pub use server::{Server, ServerBuilder, ServerError, ServerOptions};

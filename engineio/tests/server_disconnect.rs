@@ -1,0 +1,158 @@
+//! Why sessions end: the reason the disconnect handler receives for every
+//! way a session can end, on both transports.
+
+mod server_util;
+
+use std::time::Duration;
+
+use engineio::server::{DisconnectReason, Server, Sid};
+use server_util::*;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// A server reporting `(sid, reason)` of each disconnect.
+async fn server(ping: Duration) -> (Server, String, UnboundedReceiver<(Sid, DisconnectReason)>) {
+    let eio = Server::builder()
+        .ping_interval(ping)
+        .ping_timeout(ping)
+        .build()
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_disconnect(move |sid, reason| {
+        let _ = tx.send((sid, reason));
+    });
+    let base = start(&eio).await;
+    (eio, base, rx)
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn client_disconnect_polling_and_websocket() {
+    let (_eio, base, mut rx) = server(LONG).await;
+    let sid = open_polling(&base).await;
+    assert_eq!(post(&base, &sid_query(&sid), "1").await.body, "ok");
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::ClientDisconnect)
+    );
+
+    let (mut ws, sid) = open_ws(&base).await;
+    ws_send(&mut ws, "1").await;
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::ClientDisconnect)
+    );
+    assert!(matches!(ws_next(&mut ws).await, WsEvent::Closed(_)));
+}
+
+#[tokio::test]
+async fn server_disconnect_polling_and_websocket() {
+    let (eio, base, mut rx) = server(LONG).await;
+    let sid = open_polling(&base).await;
+    let s: Sid = sid.parse().unwrap();
+    eio.send(s, "bye").unwrap();
+    eio.disconnect(s).unwrap();
+    // What was queued is still delivered, then the close packet.
+    assert_eq!(get(&base, &sid_query(&sid)).await.body, "4bye\x1e1");
+    assert_eq!(recv(&mut rx).await, (s, DisconnectReason::ServerDisconnect));
+    let resp = get(&base, &sid_query(&sid)).await;
+    assert_eq!(resp.status, 400);
+
+    let (mut ws, sid) = open_ws(&base).await;
+    let s: Sid = sid.parse().unwrap();
+    eio.send(s, "bye").unwrap();
+    eio.disconnect(s).unwrap();
+    assert_eq!(ws_next(&mut ws).await, WsEvent::Text("4bye".into()));
+    assert_eq!(ws_next(&mut ws).await, WsEvent::Text("1".into()));
+    assert!(matches!(ws_next(&mut ws).await, WsEvent::Closed(_)));
+    assert_eq!(recv(&mut rx).await, (s, DisconnectReason::ServerDisconnect));
+}
+
+#[tokio::test]
+async fn disconnect_all_closes_every_session() {
+    let (eio, base, mut rx) = server(LONG).await;
+    let (mut a, _) = open_ws(&base).await;
+    let (mut b, _) = open_ws(&base).await;
+    eio.disconnect_all();
+    for ws in [&mut a, &mut b] {
+        assert_eq!(ws_next(ws).await, WsEvent::Text("1".into()));
+    }
+    for _ in 0..2 {
+        assert_eq!(recv(&mut rx).await.1, DisconnectReason::ServerDisconnect);
+    }
+    eventually("no sessions", || eio.sids().is_empty()).await;
+}
+
+#[tokio::test]
+async fn ping_timeout_polling_and_websocket() {
+    let (_eio, base, mut rx) = server(Duration::from_millis(100)).await;
+    let sid = open_polling(&base).await;
+    let (mut ws, ws_sid) = open_ws(&base).await;
+    assert_eq!(ws_next(&mut ws).await, WsEvent::Text("2".into()));
+    // Nobody answers: both time out 200 ms after their handshakes.
+    let mut got = vec![recv(&mut rx).await, recv(&mut rx).await];
+    got.sort_by_key(|(s, _)| s.to_string());
+    let mut want = vec![
+        (sid.parse().unwrap(), DisconnectReason::PingTimeout),
+        (ws_sid.parse().unwrap(), DisconnectReason::PingTimeout),
+    ];
+    want.sort_by_key(|(s, _): &(Sid, _)| s.to_string());
+    assert_eq!(got, want);
+    assert!(matches!(ws_next(&mut ws).await, WsEvent::Closed(_)));
+}
+
+#[tokio::test]
+async fn transport_close_when_the_websocket_goes_away() {
+    let (_eio, base, mut rx) = server(LONG).await;
+    // The TCP connection just drops.
+    let (ws, sid) = open_ws(&base).await;
+    drop(ws);
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::TransportClose)
+    );
+    // A WebSocket close frame.
+    let (mut ws, sid) = open_ws(&base).await;
+    ws.close(None).await.unwrap();
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::TransportClose)
+    );
+}
+
+#[tokio::test]
+async fn transport_error_on_protocol_violations() {
+    let (_eio, base, mut rx) = server(LONG).await;
+    // An invalid packet on a WebSocket.
+    let (mut ws, sid) = open_ws(&base).await;
+    ws_send(&mut ws, "abc").await;
+    assert!(matches!(ws_next(&mut ws).await, WsEvent::Closed(_)));
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::TransportError)
+    );
+    // An invalid polling payload.
+    let sid = open_polling(&base).await;
+    assert_eq!(post(&base, &sid_query(&sid), "abc").await.status, 400);
+    assert_eq!(
+        recv(&mut rx).await,
+        (sid.parse().unwrap(), DisconnectReason::TransportError)
+    );
+}
+
+#[tokio::test]
+async fn upgraded_session_reports_reasons_on_its_websocket() {
+    let (eio, base, mut rx) = server(LONG).await;
+    let sid = open_polling(&base).await;
+    let mut ws = ws_connect(&base, &format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_next(&mut ws).await, WsEvent::Text("3probe".into()));
+    ws_send(&mut ws, "5").await;
+    let s: Sid = sid.parse().unwrap();
+    eventually("upgraded", || {
+        eio.transport(s).ok() == Some(engineio::server::TransportKind::WebSocket)
+    })
+    .await;
+    drop(ws);
+    assert_eq!(recv(&mut rx).await, (s, DisconnectReason::TransportClose));
+}

@@ -1,0 +1,95 @@
+//! `max_http_buffer_size`: 413 for polling POSTs (declared or streamed),
+//! close 1009 for WebSocket messages; exactly the limit passes.
+
+mod server_util;
+
+use engineio::server::{DisconnectReason, Server};
+use server_util::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const LIMIT: usize = 100;
+
+async fn echo_server() -> (
+    Server,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<DisconnectReason>,
+) {
+    let eio = Server::builder()
+        .max_http_buffer_size(LIMIT)
+        .build()
+        .unwrap();
+    let tx = eio.clone();
+    eio.on_message(move |sid, data| {
+        let _ = tx.send(sid, data);
+    });
+    let (dtx, drx) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_disconnect(move |_, reason| {
+        let _ = dtx.send(reason);
+    });
+    let base = start(&eio).await;
+    (eio, base, drx)
+}
+
+#[tokio::test]
+async fn polling_post_at_the_limit_passes_and_one_more_byte_is_413() {
+    let (_eio, base, _d) = echo_server().await;
+    let resp = get(&base, "EIO=4&transport=polling").await;
+    assert_eq!(open_json(&resp.body)["maxPayload"], LIMIT);
+    let sid = open_json(&resp.body)["sid"].as_str().unwrap().to_owned();
+
+    let fits = format!("4{}", "a".repeat(LIMIT - 1));
+    let resp = post(&base, &sid_query(&sid), fits.clone()).await;
+    assert_eq!((resp.status, resp.body.as_str()), (200, "ok"));
+    assert_eq!(get(&base, &sid_query(&sid)).await.body, fits);
+
+    let over = format!("4{}", "a".repeat(LIMIT));
+    let resp = post(&base, &sid_query(&sid), over).await;
+    assert_eq!((resp.status, resp.body.as_str()), (413, ""));
+
+    // The session survives a 413, as in the reference server.
+    let resp = post(&base, &sid_query(&sid), "4still").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(get(&base, &sid_query(&sid)).await.body, "4still");
+}
+
+/// A chunked POST announces no length: the limit applies while streaming.
+#[tokio::test]
+async fn streamed_post_over_the_limit_is_413() {
+    let (_eio, base, _d) = echo_server().await;
+    let sid = open_polling(&base).await;
+    let host = base.strip_prefix("http://").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let chunk = format!("4{}", "a".repeat(60));
+    let head = format!(
+        "POST /engine.io/?{} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        sid_query(&sid)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..2 {
+        tcp.write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+            .await
+            .unwrap();
+    }
+    tcp.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
+#[tokio::test]
+async fn websocket_message_at_the_limit_passes_and_one_more_byte_closes_1009() {
+    let (_eio, base, mut d) = echo_server().await;
+    let (mut ws, _) = open_ws(&base).await;
+    let fits = format!("4{}", "a".repeat(LIMIT - 1));
+    ws_send(&mut ws, &fits).await;
+    assert_eq!(ws_next_data(&mut ws).await, WsEvent::Text(fits));
+
+    let over = format!("4{}", "a".repeat(LIMIT));
+    ws_send(&mut ws, &over).await;
+    assert_eq!(ws_next_data(&mut ws).await, WsEvent::Closed(Some(1009)));
+    assert_eq!(recv(&mut d).await, DisconnectReason::TransportError);
+}
