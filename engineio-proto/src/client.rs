@@ -224,11 +224,14 @@ impl ClientSession {
                 _ => self.finish(DisconnectReason::TransportError),
             },
             State::Open | State::Closing => match packet {
+                // While closing, the heartbeat is off (`close` stopped the
+                // timers): a ping must not re-arm it, or a slow close would
+                // end as a ping timeout instead of a client disconnect.
                 Packet::Ping(_) => {
-                    if let Some(open) = self.open.clone() {
-                        self.arm_heartbeat(now, &open);
-                    }
                     if self.state == State::Open {
+                        if let Some(open) = self.open.clone() {
+                            self.arm_heartbeat(now, &open);
+                        }
                         self.queue.push_back(Packet::pong());
                     }
                 }

@@ -356,6 +356,29 @@ fn client_detects_silent_server() {
 }
 
 #[test]
+fn ping_while_closing_does_not_rearm_the_heartbeat() {
+    let mut pair = Pair::new(TransportKind::Polling, fast_config());
+    let t0 = pair.now;
+    pair.client.close();
+    assert_eq!(
+        pair.client.poll_timeout(),
+        None,
+        "close stops the heartbeat"
+    );
+    // A ping arrives (say, on the pending GET) before the close POST leaves.
+    pair.client.handle_packet(t0, Packet::ping());
+    assert_eq!(pair.client.poll_timeout(), None);
+    pair.client.handle_timeout(t0 + Duration::from_secs(60));
+    assert!(!pair.client.is_closed(), "no ping timeout while closing");
+    assert_eq!(pair.client.poll_payload(), Some(vec![Packet::Close]));
+    pair.collect();
+    assert_eq!(
+        pair.client_events.last(),
+        Some(&ClientEvent::Closed(DisconnectReason::ClientDisconnect))
+    );
+}
+
+#[test]
 fn websocket_session_has_no_upgrades_and_server_close_flushes_first() {
     let mut pair = Pair::new(TransportKind::WebSocket, ServerConfig::default());
     let Some(ClientEvent::Connected(open)) = pair.client_events.first().cloned() else {
