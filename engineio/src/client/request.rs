@@ -165,7 +165,15 @@ impl Requests {
     pub(crate) fn new(url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let url = EngineUrl::parse(url, &options.engineio_path)?;
         let (http, cookies) = match &options.http_client {
-            Some(c) => (c.get(), None),
+            Some(c) => {
+                if !options.ssl_verify {
+                    tracing::warn!(
+                        "engine.io client: ssl_verify=false has no effect on a supplied HTTP client; \
+                         configure it with `tls_danger_accept_invalid_certs`"
+                    );
+                }
+                (c.get(), None)
+            }
             None => {
                 let http = reqwest::Client::builder()
                     .http1_only()
