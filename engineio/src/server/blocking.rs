@@ -239,17 +239,14 @@ impl Server {
     /// eio.shutdown(std::time::Duration::from_secs(1)).unwrap();
     /// ```
     pub fn start(&self, addr: impl ToSocketAddrs) -> Result<SocketAddr> {
-        let (addr, _done) = self.start_inner(addr)?;
-        Ok(addr)
+        let listener = std::net::TcpListener::bind(addr)?;
+        let local = listener.local_addr()?;
+        drop(self.spawn_serve(listener)?);
+        Ok(local)
     }
 
-    fn start_inner(
-        &self,
-        addr: impl ToSocketAddrs,
-    ) -> Result<(SocketAddr, mpsc::Receiver<Result<()>>)> {
-        let listener = std::net::TcpListener::bind(addr)?;
+    fn spawn_serve(&self, listener: std::net::TcpListener) -> Result<mpsc::Receiver<Result<()>>> {
         listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
         let (tx, rx) = mpsc::channel();
         let server = self.inner.clone();
         self.rt.handle.spawn(async move {
@@ -262,14 +259,26 @@ impl Server {
             }
             let _ = tx.send(result);
         });
-        Ok((local, rx))
+        Ok(rx)
     }
 
     /// Serves on `addr`, blocking the calling thread until
     /// [`Server::shutdown`] is called (from a handler or another thread):
     /// the entry point for programs without a tokio runtime.
     pub fn serve_blocking(&self, addr: impl ToSocketAddrs) -> Result<()> {
-        let (_, done) = self.start_inner(addr)?;
+        self.serve_listener(std::net::TcpListener::bind(addr)?)
+    }
+
+    /// Like [`Server::serve_blocking`], on a listener bound by the caller.
+    ///
+    /// ```no_run
+    /// let eio = engineio::server::blocking::Server::new().unwrap();
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// println!("listening on {}", listener.local_addr().unwrap());
+    /// eio.serve_listener(listener).unwrap();
+    /// ```
+    pub fn serve_listener(&self, listener: std::net::TcpListener) -> Result<()> {
+        let done = self.spawn_serve(listener)?;
         done.recv()
             .unwrap_or_else(|_| Err(ServerError::Io(std::io::Error::other("runtime stopped"))))
     }

@@ -107,6 +107,9 @@ pub(crate) struct Shared {
     sessions_changed: Notify,
     /// `Some(deadline)` once a shutdown started.
     pub(crate) shutdown: watch::Sender<Option<std::time::Instant>>,
+    /// True once the shutdown is done with the sessions: accept loops stop
+    /// then (not before, so polling clients can still collect their close).
+    pub(crate) stop_accepting: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -272,6 +275,7 @@ impl Server {
                 sessions: RwLock::new(HashMap::new()),
                 sessions_changed: Notify::new(),
                 shutdown: watch::Sender::new(None),
+                stop_accepting: watch::Sender::new(false),
             }),
         }
     }
@@ -535,12 +539,14 @@ impl Server {
         }
     }
 
-    /// Shuts the server down gracefully: stops accepting handshakes and
-    /// connections, closes every session (flushing what is queued), and
-    /// returns once every session has ended and its disconnect handler has
-    /// run — or at `timeout`, dropping what is left
-    /// ([`ServerError::ShutdownTimedOut`]). Handlers are unregistered at
-    /// the end, which also frees handlers that hold a clone of the server.
+    /// Shuts the server down gracefully: refuses new handshakes (`503`),
+    /// closes every session (flushing what is queued, so a polling client
+    /// collects its `close` packet with its next GET), and returns once
+    /// every session has ended and its disconnect handler has run — or at
+    /// `timeout`, dropping what is left ([`ServerError::ShutdownTimedOut`]).
+    /// Then [`Server::serve`] stops accepting connections and drains them.
+    /// Handlers are unregistered at the end, which also frees handlers that
+    /// hold a clone of the server.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -580,6 +586,7 @@ impl Server {
                 })
             }
         };
+        self.shared.stop_accepting.send_replace(true);
         self.shared.set_handlers(|hs| *hs = Handlers::default());
         result
     }

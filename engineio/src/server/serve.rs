@@ -22,8 +22,9 @@ use super::{NotFound, RemoteAddr, Server};
 
 impl Server {
     /// Serves Engine.IO alone on `listener` (other paths get `404`) until
-    /// [`Server::shutdown`]; then stops accepting and waits, up to the
-    /// shutdown's timeout, for open HTTP connections to finish.
+    /// [`Server::shutdown`] has closed the sessions; then stops accepting
+    /// and waits, up to the shutdown's deadline, for open HTTP connections
+    /// to finish.
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> std::io::Result<()> {
@@ -69,7 +70,7 @@ impl Server {
         let service = self.service(inner);
         let builder = auto::Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
-        let mut shutdown = self.shared().shutdown.subscribe();
+        let mut stop = self.shared().stop_accepting.subscribe();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, path = %self.options().path, "engine.io server listening");
         }
@@ -86,7 +87,7 @@ impl Server {
                 },
                 () = async {
                     // The returned `Ref` is not `Send`: drop it right here.
-                    let _ = shutdown.wait_for(Option::is_some).await;
+                    let _ = stop.wait_for(|stop| *stop).await;
                 } => break,
             };
             let _ = stream.set_nodelay(true);

@@ -1,0 +1,134 @@
+//! The blocking server: plain closures that may block, `send` from
+//! ordinary threads, `serve_blocking` for programs without a runtime.
+#![cfg(feature = "blocking")]
+
+mod server_util;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engineio::server::blocking;
+use engineio::server::{Data, DisconnectReason, Server, Sid};
+use server_util::*;
+
+#[tokio::test]
+async fn blocking_handlers_and_send_from_another_thread() {
+    let eio = blocking::Server::from_async(
+        Server::builder()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let connected: Arc<Mutex<Vec<Sid>>> = Arc::default();
+    let c = connected.clone();
+    eio.on_connect(move |sid, _| {
+        c.lock().unwrap().push(sid);
+        Ok(())
+    });
+    let tx = eio.clone();
+    eio.on_message(move |sid, data| {
+        // Blocking for longer than a heartbeat round is fine here.
+        if matches!(&data, Data::Text(t) if t == "sleep") {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        tx.send(sid, data).unwrap();
+    });
+    let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_disconnect(move |_, reason| {
+        let _ = dtx.send(reason);
+    });
+    let addr = eio.start("127.0.0.1:0").unwrap();
+    let base = format!("http://{addr}");
+
+    let (mut ws, sid) = open_ws(&base).await;
+    let sid: Sid = sid.parse().unwrap();
+    assert_eq!(*connected.lock().unwrap(), vec![sid]);
+    ws_send(&mut ws, "4sleep").await;
+    // Heartbeats go on while the handler blocks.
+    let mut pings = 0;
+    let echoed = loop {
+        match ws_next(&mut ws).await {
+            WsEvent::Text(t) if t == "2" => {
+                pings += 1;
+                ws_send(&mut ws, "3").await;
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(echoed, WsEvent::Text("4sleep".into()));
+    assert!(pings >= 3, "{pings} pings during a 500 ms handler");
+
+    // `send` from an ordinary thread, no runtime involved.
+    let from_thread = eio.clone();
+    std::thread::spawn(move || from_thread.send(sid, "from a thread").unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(
+        ws_next_data(&mut ws).await,
+        WsEvent::Text("4from a thread".into())
+    );
+    let d = eio.clone();
+    std::thread::spawn(move || d.disconnect(sid).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(ws_next_data(&mut ws).await, WsEvent::Text("1".into()));
+    assert_eq!(recv(&mut drx).await, DisconnectReason::ServerDisconnect);
+}
+
+#[test]
+fn serve_listener_blocks_until_shutdown_from_another_thread() {
+    let eio = blocking::Server::new().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let e = eio.clone();
+    eio.on_message(move |sid, _| {
+        let _ = e.send(sid, "pong");
+    });
+    let server = eio.clone();
+    let serving = std::thread::spawn(move || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        tx.send(listener.local_addr().unwrap().port()).unwrap();
+        server.serve_listener(listener)
+    });
+    let port = rx.recv().unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    // A plain blocking client, no runtime in this test.
+    let body = loop {
+        match std_http(&addr, "GET", "EIO=4&transport=polling", "") {
+            Some(body) => break body,
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let sid = open_json(&body)["sid"].as_str().unwrap().to_owned();
+    let q = sid_query(&sid);
+    assert_eq!(std_http(&addr, "POST", &q, "4ping").unwrap(), "ok");
+    assert_eq!(std_http(&addr, "GET", &q, "").unwrap(), "4pong");
+
+    let stopper = eio.clone();
+    std::thread::spawn(move || {
+        // The polling session's close is collected by the GET below.
+        let _ = stopper.shutdown(Duration::from_secs(2));
+    });
+    assert_eq!(std_http(&addr, "GET", &q, "").unwrap(), "1");
+    serving.join().unwrap().unwrap();
+}
+
+/// One HTTP/1.1 request over std's blocking TCP; the body of the answer,
+/// or `None` if the server is not listening yet.
+fn std_http(addr: &str, method: &str, query: &str, body: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).ok()?;
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        tcp,
+        "{method} /engine.io/?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).unwrap();
+    let (_, body) = out.split_once("\r\n\r\n").expect("a response");
+    Some(body.to_owned())
+}
