@@ -1,6 +1,7 @@
 //! The blocking client against the reference Node engine.io server, and
 //! Ctrl-C handling (in a child process).
 
+mod client_util;
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -214,6 +215,72 @@ fn handlers_may_block_answer_and_disconnect() {
         .connect(server.base_url())
         .unwrap_err();
     assert!(matches!(err, ClientError::ConnectHandler(_)), "{err:?}");
+}
+
+#[test]
+fn ping_timeout_is_detected_when_the_server_goes_silent() {
+    let _g = THREADS.read();
+    // The fake server runs on a runtime of its own.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            tx.send(client_util::silent_server().await).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    let addr = rx.recv().unwrap();
+    for (mode, transports) in &MODES[..2] {
+        let start = Instant::now();
+        let client = builder(transports)
+            .connect(format!("http://{addr}"))
+            .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert_eq!(
+            client.wait_timeout(Duration::from_secs(10)),
+            Some(DisconnectReason::PingTimeout),
+            "{mode}"
+        );
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(290), "{mode}: {took:?}");
+    }
+}
+
+#[test]
+fn message_order_is_kept_across_the_upgrade() {
+    let _g = THREADS.read();
+    let server = common::node_server(json!({"maxHttpBufferSize": 2000}));
+    let client = builder(&[TransportKind::Polling, TransportKind::WebSocket])
+        .connect(server.base_url())
+        .unwrap();
+    let mut events = client.events();
+    let sender = client.clone();
+    let send = std::thread::spawn(move || {
+        let mut before = 0;
+        for i in 0..1000 {
+            sender.send(format!("m{i}")).unwrap();
+            if sender.transport() == TransportKind::Polling && i < 500 {
+                before = i + 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        before
+    });
+    let mut got = Vec::new();
+    while got.len() < 1000 {
+        match next_event(&mut events) {
+            ClientEvent::Message(Data::Text(t)) => got.push(t.to_string()),
+            ClientEvent::Connect | ClientEvent::Upgrade => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(send.join().unwrap() > 1, "sends straddle the upgrade");
+    let want: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+    assert!(got == want, "out of order or duplicated: {got:?}");
+    assert_eq!(client.transport(), TransportKind::WebSocket);
+    client.disconnect();
 }
 
 /// Names of this process's threads (Linux).

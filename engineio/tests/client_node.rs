@@ -405,52 +405,9 @@ async fn abort_and_drop_stop_everything() {
     .unwrap();
 }
 
-mod fake {
-    //! Servers that handshake and then never ping.
-    use std::net::SocketAddr;
-
-    use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-    use axum::extract::ws::{Message, WebSocketUpgrade};
-    use axum::extract::RawQuery;
-    use axum::response::IntoResponse;
-    use axum::routing::get;
-    use axum::Router;
-
-    pub(crate) const OPEN: &str = r#"0{"sid":"AAAAAAAAAAAAAAAAAAAA","upgrades":[],"pingInterval":200,"pingTimeout":100,"maxPayload":1000000}"#;
-
-    async fn engine(
-        RawQuery(q): RawQuery,
-        ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    ) -> axum::response::Response {
-        let q = q.unwrap_or_default();
-        if let Ok(ws) = ws {
-            return ws
-                .on_upgrade(|mut socket| async move {
-                    let _ = socket.send(Message::Text(OPEN.into())).await;
-                    // Read (and ignore) whatever comes; never ping.
-                    while let Some(Ok(_)) = socket.recv().await {}
-                })
-                .into_response();
-        }
-        if q.contains("sid=") {
-            // A long poll that never answers.
-            std::future::pending::<()>().await;
-        }
-        OPEN.into_response()
-    }
-
-    pub(crate) async fn silent_server() -> SocketAddr {
-        let app = Router::new().route("/engine.io/", get(engine).post(|| async { "ok" }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
-    }
-}
-
 #[tokio::test]
 async fn ping_timeout_is_detected_when_the_server_goes_silent() {
-    let addr = fake::silent_server().await;
+    let addr = silent_server().await;
     for (mode, transports) in &MODES[..2] {
         let start = Instant::now();
         let client = builder(transports)

@@ -1,7 +1,15 @@
 //! Helpers shared by the client test files (`client_*.rs`).
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::RawQuery;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 
 use engineio::client::{ClientBuilder, ClientEvent, Data, Events};
 use engineio::proto::TransportKind;
@@ -69,4 +77,39 @@ pub fn text(s: &str) -> Data {
 
 pub fn binary(b: &[u8]) -> Data {
     Data::from(b)
+}
+
+// --- a server that stops pinging -------------------------------------
+
+pub const OPEN: &str = r#"0{"sid":"AAAAAAAAAAAAAAAAAAAA","upgrades":[],"pingInterval":200,"pingTimeout":100,"maxPayload":1000000}"#;
+
+async fn engine(
+    RawQuery(q): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> axum::response::Response {
+    let q = q.unwrap_or_default();
+    if let Ok(ws) = ws {
+        return ws
+            .on_upgrade(|mut socket| async move {
+                let _ = socket.send(Message::Text(OPEN.into())).await;
+                // Read (and ignore) whatever comes; never ping.
+                while let Some(Ok(_)) = socket.recv().await {}
+            })
+            .into_response();
+    }
+    if q.contains("sid=") {
+        // A long poll that never answers.
+        std::future::pending::<()>().await;
+    }
+    OPEN.into_response()
+}
+
+/// A server that handshakes (polling or WebSocket, pingInterval 200 ms,
+/// pingTimeout 100 ms) and then never pings. Must be called in a runtime.
+pub async fn silent_server() -> SocketAddr {
+    let app = Router::new().route("/engine.io/", get(engine).post(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
 }
