@@ -156,3 +156,26 @@ async fn upgraded_session_reports_reasons_on_its_websocket() {
     drop(ws);
     assert_eq!(recv(&mut rx).await, (s, DisconnectReason::TransportClose));
 }
+
+/// A long-poll whose connection goes away is not a pending GET any more: the
+/// next GET is not an overlap.
+#[tokio::test]
+async fn abandoned_long_poll_does_not_count_as_an_overlap() {
+    use tokio::io::AsyncWriteExt;
+    let (eio, base, mut rx) = server(LONG).await;
+    let sid = open_polling(&base).await;
+    let host = base.strip_prefix("http://").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "GET /engine.io/?{} HTTP/1.1\r\nHost: {host}\r\n\r\n",
+        sid_query(&sid)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(tcp);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    eio.send(sid.parse().unwrap(), "x").unwrap();
+    let r = get(&base, &sid_query(&sid)).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "4x"));
+    assert!(rx.try_recv().is_err(), "the session must survive");
+}

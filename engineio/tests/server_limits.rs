@@ -93,3 +93,52 @@ async fn websocket_message_at_the_limit_passes_and_one_more_byte_closes_1009() {
     assert_eq!(ws_next_data(&mut ws).await, WsEvent::Closed(Some(1009)));
     assert_eq!(recv(&mut d).await, DisconnectReason::TransportError);
 }
+
+/// Received messages waiting for a slow handler are bounded: past
+/// `max_queued_packets` the server stops reading (WebSocket) or holds the
+/// POST answer, and nothing is lost.
+#[tokio::test]
+async fn inbound_backlog_applies_backpressure() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let eio = Server::builder().max_queued_packets(4).build().unwrap();
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let g = got.clone();
+    eio.on_message_async(move |_, data| {
+        let g = g.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let engineio::server::Data::Text(t) = data {
+                g.lock().unwrap().push(t.to_string());
+            }
+        }
+    });
+    let base = start(&eio).await;
+
+    // Polling: 12 messages in one POST; the answer waits until at most 4
+    // are left, i.e. about 8 × 20 ms.
+    let sid = open_polling(&base).await;
+    let body: Vec<String> = (0..12).map(|i| format!("4p{i}")).collect();
+    let started = Instant::now();
+    let resp = post(&base, &sid_query(&sid), body.join("\x1e")).await;
+    assert_eq!(resp.body, "ok");
+    assert!(
+        started.elapsed() >= Duration::from_millis(140),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // WebSocket: a burst is read at the handler's pace, in order, all of it.
+    let (mut ws, _) = open_ws(&base).await;
+    for i in 0..12 {
+        ws_send(&mut ws, &format!("4w{i}")).await;
+    }
+    eventually("24 messages", || got.lock().unwrap().len() == 24).await;
+    // In order within each session (the two sessions interleave).
+    let got = got.lock().unwrap().clone();
+    for prefix in ["p", "w"] {
+        let mine: Vec<&String> = got.iter().filter(|m| m.starts_with(prefix)).collect();
+        let want: Vec<String> = (0..12).map(|i| format!("{prefix}{i}")).collect();
+        assert_eq!(mine, want.iter().collect::<Vec<_>>());
+    }
+}

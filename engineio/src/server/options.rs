@@ -95,7 +95,10 @@ pub struct ServerOptions {
     /// its `close` packet. Default 30 s.
     pub close_timeout: Duration,
     /// Most packets queued for one client before the session is closed as
-    /// not reading. Default 10,000.
+    /// not reading. Also the most received messages waiting for the
+    /// message handler: beyond it the server stops reading from that
+    /// client (WebSocket) or holds its POST answer until the handler
+    /// catches up. Default 10,000.
     pub max_queued_packets: usize,
 }
 

@@ -556,7 +556,12 @@ where
     };
     guard.0 = None;
     match handle.input(|inner, now| inner.core.handle_post(now, bytes)) {
-        Ok(()) => full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok")),
+        Ok(()) => {
+            // The answer waits while the handler is far behind, so the
+            // client (one POST at a time) slows down to its pace.
+            handle.wait_backlog(shared.options.max_queued_packets).await;
+            full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok"))
+        }
         Err(e) => {
             tracing::debug!(sid = %handle.sid, error = %e, "POST body refused");
             request_error(e)

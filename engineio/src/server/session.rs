@@ -15,7 +15,7 @@
 //! separate task, so a slow handler never delays a heartbeat.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -58,6 +58,10 @@ pub(crate) struct SessionHandle {
     /// Set once the connect handler accepted the session; requests for a
     /// session that is not accepted yet are refused as unknown.
     accepted: AtomicBool,
+    /// Messages handed to the handler task and not handled yet.
+    backlog: AtomicUsize,
+    /// Signalled each time a message has been handled.
+    backlog_drained: Notify,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,6 +89,8 @@ impl SessionHandle {
             events_rx: Mutex::new(Some(rx)),
             user: Mutex::new(None),
             accepted: AtomicBool::new(false),
+            backlog: AtomicUsize::new(0),
+            backlog_drained: Notify::new(),
         })
     }
 
@@ -127,6 +133,7 @@ impl SessionHandle {
             wake = true;
             match ev {
                 ServerEvent::Message(data) => {
+                    self.backlog.fetch_add(1, Ordering::AcqRel);
                     let _ = self.events.send(HandlerEvent::Message(data));
                 }
                 ServerEvent::Upgraded => {
@@ -201,17 +208,22 @@ impl SessionHandle {
         let sid = self.sid;
         while let Some(ev) = rx.recv().await {
             match ev {
-                HandlerEvent::Message(data) => {
-                    let Some(h) = shared.handlers().message else {
-                        continue;
-                    };
-                    let fut = h(sid, data);
-                    if shared.options.async_handlers {
-                        tokio::spawn(guarded("message", sid, fut));
-                    } else {
-                        guarded("message", sid, fut).await;
+                HandlerEvent::Message(data) => match shared.handlers().message {
+                    None => self.message_done(),
+                    Some(h) => {
+                        let fut = h(sid, data);
+                        if shared.options.async_handlers {
+                            let this = self.clone();
+                            tokio::spawn(async move {
+                                guarded("message", sid, fut).await;
+                                this.message_done();
+                            });
+                        } else {
+                            guarded("message", sid, fut).await;
+                            self.message_done();
+                        }
                     }
-                }
+                },
                 HandlerEvent::Disconnect(reason) => {
                     if let Some(h) = shared.handlers().disconnect {
                         guarded("disconnect", sid, h(sid, reason)).await;
@@ -221,6 +233,26 @@ impl SessionHandle {
             }
         }
         shared.remove_session(&self);
+    }
+
+    fn message_done(&self) {
+        self.backlog.fetch_sub(1, Ordering::AcqRel);
+        self.backlog_drained.notify_waiters();
+    }
+
+    /// Waits while more than `limit` messages wait for the message handler:
+    /// the transport stops reading from a client that sends faster than
+    /// the application handles, instead of buffering without bound.
+    pub(crate) async fn wait_backlog(&self, limit: usize) {
+        loop {
+            let drained = self.backlog_drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.backlog.load(Ordering::Acquire) <= limit || self.is_closed() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     /// The active transport.

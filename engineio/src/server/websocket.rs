@@ -163,7 +163,8 @@ where
     // fastwebsockets refuses frames of `max_message_size` bytes or more.
     rd.set_max_message_size(max.saturating_add(1));
     let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
-    let reader = read_loop(&handle, &mut rd, id, max, ctrl_tx);
+    let limits = (max, shared.options.max_queued_packets);
+    let reader = read_loop(&handle, &mut rd, id, limits, ctrl_tx);
     let writer = write_loop(&handle, &mut wr, id, ctrl_rx);
     tokio::pin!(reader, writer);
     tokio::select! {
@@ -178,7 +179,7 @@ async fn read_loop<R>(
     handle: &SessionHandle,
     rd: &mut WebSocketRead<R>,
     id: u64,
-    max: usize,
+    (max, backlog_limit): (usize, usize),
     ctrl: mpsc::UnboundedSender<Ctrl>,
 ) where
     R: AsyncRead + Unpin,
@@ -262,7 +263,7 @@ async fn read_loop<R>(
             Packet::decode_binary_frame(bytes)
         };
         match handle.input(|inner, now| feed(inner, id, now, packet)) {
-            Step::Continue => {}
+            Step::Continue => handle.wait_backlog(backlog_limit).await,
             Step::Reply(p) => {
                 let _ = ctrl.send(Ctrl::Packet(p));
             }
