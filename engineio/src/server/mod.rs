@@ -48,6 +48,33 @@
 //!
 //! Mounted in another tower/axum application, use [`Server::layer`]; every
 //! request outside the Engine.IO path goes to the inner service.
+//!
+//! # From python-engineio
+//!
+//! | python-engineio | here |
+//! |---|---|
+//! | `engineio.AsyncServer(**options)` | [`Server::builder`], [`Server::with_options`] with [`ServerOptions`] (same names and defaults) |
+//! | `engineio.Server()` (eventlet, gevent, threads) | [`blocking::Server`] |
+//! | `@eio.on('connect')`, returning `False` or data | [`Server::on_connect`] / [`Server::on_connect_async`] returning `Err(`[`Reject`]`)` (401 + JSON body) |
+//! | the `environ` of the connect handler | [`ConnectRequest`]: headers, query, cookies, extensions, the real remote address |
+//! | `@eio.on('message')`, `@eio.on('disconnect')` | [`Server::on_message`], [`Server::on_disconnect`] (and `_async` forms); the reason is a [`DisconnectReason`] |
+//! | `async_handlers=True` | [`ServerOptions::async_handlers`], default **false** (ordered) |
+//! | `eio.send(sid, str / bytes)`, `eio.send(sid, dict)` | [`Server::send`] with `&str`/`String`/`Vec<u8>`/`Bytes`, [`Server::send_json`] |
+//! | `eio.disconnect(sid)`, `eio.disconnect()` | [`Server::disconnect`], [`Server::disconnect_all`] |
+//! | `eio.transport(sid)`, `eio.sockets` | [`Server::transport`], [`Server::sids`] |
+//! | `get_session`, `save_session`, `with eio.session(sid)` | [`Server::get_session`], [`Server::save_session`], [`Server::with_session`] (typed) |
+//! | `eio.shutdown()` | [`Server::shutdown`] (also closes the sessions, with a timeout) |
+//! | `start_background_task`, `sleep`, `create_queue`, `create_event` | `tokio::spawn`, `tokio::time::sleep`, `tokio::sync::{mpsc, Notify}` (threads and `std::sync` with [`blocking::Server`]) |
+//! | `ASGIApp(eio, other_app)`, `WSGIApp(eio, wsgi_app)` | [`Server::layer`] / [`EngineIoService`] around any tower service |
+//! | `static_files={...}` | [`StaticFiles`] with [`StaticFilesLayer`] |
+//! | `eio.attach(aiohttp_app)`, tornado/sanic handlers | `axum::Router::layer(eio.layer())` (any tower-based framework) |
+//! | `uvicorn.run(app)`, `eventlet.wsgi.server(...)` | [`Server::serve`], [`blocking::Server::serve_blocking`] |
+//! | `engineio_path` | [`ServerOptions::path`] |
+//! | `cors_allowed_origins`, `cors_credentials`, `cookie` | the same options, with [`CorsOrigins`] and [`CookieConfig`] |
+//! | `logger=True` | a `tracing` subscriber (e.g. `RUST_LOG=engineio=debug`) |
+//! | `monitor_clients` | always on: each session has its own timer |
+//! | `json=` | messages are [`Data`]; parse text with `serde_json`, send with [`Server::send_json`] |
+//! | — (engine.io's `allowRequest`) | [`ServerBuilder::allow_request`] (403, code 4) |
 
 mod error;
 mod handlers;
