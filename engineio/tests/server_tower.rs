@@ -429,3 +429,40 @@ async fn polling_responses_are_compressed_from_the_threshold() {
         .unwrap();
     assert!(r.headers().get("content-encoding").is_none());
 }
+
+/// An accept loop that terminates TLS marks requests with
+/// `Scheme::HTTPS`; the same-origin check then expects `https://`.
+#[tokio::test]
+async fn cors_same_origin_honours_a_tls_marker() {
+    use tower::ServiceExt as _;
+    let eio = Server::new();
+    let app = eio
+        .service(NotFound)
+        .map_request(|mut req: http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(http::uri::Scheme::HTTPS);
+            req
+        });
+    let (listener, base) = bind().await;
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc)
+                    .into_owned(),
+            );
+        }
+    });
+    let host = base.strip_prefix("http://").unwrap();
+    let q = url(&base, "EIO=4&transport=polling");
+    let r = http()
+        .get(&q)
+        .header("origin", format!("https://{host}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http().get(&q).header("origin", &base).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -77,7 +77,10 @@ pub struct ServerOptions {
     /// whose `Origin` is not the server's own scheme and host (or the
     /// `X-Forwarded-Proto`/`X-Forwarded-Host` ones) is refused with `400`;
     /// requests without `Origin` always pass. [`CorsOrigins::Disabled`]
-    /// turns CORS handling off (python's `[]`).
+    /// turns CORS handling off (python's `[]`). The server's own scheme is
+    /// `https` for HTTP/2 requests with an `https` URI, or when the accept
+    /// loop (one terminating TLS itself) inserts
+    /// [`http::uri::Scheme::HTTPS`] as a request extension; else `http`.
     pub cors_allowed_origins: CorsOrigins,
     /// Whether to send `Access-Control-Allow-Credentials: true`. Default
     /// true.

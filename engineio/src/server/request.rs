@@ -234,7 +234,10 @@ where
     let (parts, body) = req.into_parts();
     let is_ws = wants_websocket(&parts.headers);
     // Origins are checked first, on every request (python's order).
-    let tls = parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    // HTTP/2 carries the scheme in the URI; an accept loop that terminates
+    // TLS itself says so with a `Scheme::HTTPS` request extension.
+    let https = Some(&http::uri::Scheme::HTTPS);
+    let tls = parts.uri.scheme() == https || parts.extensions.get::<http::uri::Scheme>() == https;
     let cors = match shared.cors.check(&parts, tls) {
         Ok(headers) => headers,
         Err(rejected) => {
