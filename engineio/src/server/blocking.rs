@@ -8,7 +8,8 @@
 //! sockets or the heartbeats (and the messages of one session still arrive
 //! in order unless `async_handlers` is set). `send`, `disconnect` and the
 //! session-data methods never need a runtime and may be called from any
-//! thread.
+//! thread. Handlers that hold a clone of the server keep its runtime thread
+//! alive until [`Server::shutdown`], which unregisters them.
 //!
 //! ```no_run
 //! use engineio::server::blocking::Server;
