@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Args;
-use engineio::server::{Server, ServerOptions, TransportKind};
+use engineio::server::{
+    CookieConfig, CorsOrigins, Server, ServerOptions, StaticFiles, StaticFilesLayer, TransportKind,
+};
 use http_body_util::Full;
+use tower::Layer;
 
 /// The demo page, built into the binary.
 const LATENCY_HTML: &str = include_str!("../demo/latency.html");
@@ -96,6 +99,12 @@ fn options(args: &ServeArgs) -> Result<ServerOptions, BoxError> {
         .iter()
         .map(|t| TransportKind::parse(t.trim()).ok_or_else(|| format!("unknown transport {t:?}")))
         .collect::<Result<_, _>>()?;
+    if !args.cors.is_empty() {
+        o.cors_allowed_origins = CorsOrigins::list(args.cors.iter().cloned());
+    }
+    if let Some(name) = &args.cookie {
+        o.cookie = Some(CookieConfig::new(name.clone())?);
+    }
     Ok(o)
 }
 
@@ -168,6 +177,8 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         async move { Ok::<_, Infallible>(demo.respond(req.uri().path())) }
     });
 
+    let app = static_files(&args.statics)?.layer(app);
+
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr = listener.local_addr()?;
     println!(
@@ -184,6 +195,24 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     server.shutdown(Duration::from_secs(5)).await?;
     serving.abort();
     Ok(())
+}
+
+/// `--static URL=PATH` rules, python-engineio's `static_files`: a file, or
+/// a directory when PATH is one (or ends in `/`).
+fn static_files(rules: &[String]) -> Result<StaticFilesLayer, BoxError> {
+    let mut files = StaticFiles::new();
+    for rule in rules {
+        let (url, path) = rule
+            .split_once('=')
+            .ok_or_else(|| format!("--static {rule:?} is not URL=PATH"))?;
+        let p = PathBuf::from(path);
+        files = if path.ends_with('/') || p.is_dir() {
+            files.dir(url, p)
+        } else {
+            files.file(url, p)
+        };
+    }
+    Ok(StaticFilesLayer::new(files))
 }
 
 async fn shutdown_signal() {

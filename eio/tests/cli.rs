@@ -280,29 +280,70 @@ fn demo_page_in_headless_chromium() {
     assert!(shot.exists());
 }
 
+#[test]
+fn serve_static_cors_and_cookie_options() {
+    let dir = std::env::temp_dir().join(format!("eio-cli-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "static hello").unwrap();
+    let dir_arg = format!("/files={}/", dir.display());
+    let serve = Serve::start(&[
+        "--no-demo",
+        "--static",
+        &dir_arg,
+        "--cors",
+        "http://allowed.example",
+        "--cookie",
+        "io",
+    ]);
+    let (status, head, body) = http_request(&format!("{}/files/hello.txt", serve.url), &[]);
+    assert_eq!((status, body.as_str()), (200, "static hello"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain"),
+        "{head}"
+    );
+
+    let handshake = format!("{}/engine.io/?EIO=4&transport=polling", serve.url);
+    let (status, head, body) = http_request(&handshake, &["Origin: http://allowed.example"]);
+    assert_eq!(status, 200, "{body}");
+    let lower = head.to_ascii_lowercase();
+    assert!(
+        lower.contains("access-control-allow-origin: http://allowed.example"),
+        "{head}"
+    );
+    assert!(lower.contains("set-cookie: io="), "{head}");
+    let (status, _, body) = http_request(&handshake, &["Origin: http://evil.example"]);
+    assert_eq!(status, 400);
+    assert_eq!(body, r#"{"code":3,"message":"Bad request"}"#);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn http_get(url: &str) -> String {
     let (status, body) = http_get_status(url);
     assert_eq!(status, 200, "GET {url}");
     body
 }
 
-/// A minimal HTTP/1.0 GET over a std socket (no client dependency).
 fn http_get_status(url: &str) -> (u16, String) {
+    let (status, _, body) = http_request(url, &[]);
+    (status, body)
+}
+
+/// A minimal HTTP/1.0 GET over a std socket (no client dependency):
+/// status, response head, body.
+fn http_request(url: &str, headers: &[&str]) -> (u16, String, String) {
     use std::io::Read;
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
     let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n{extra}\r\n").unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1)
-        .unwrap_or("")
-        .to_owned();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
 }
