@@ -231,7 +231,7 @@ fn bench_against_serve_reports_numbers() {
             "--connections",
             "4",
             "--duration",
-            "1",
+            "5",
             "--json",
         ])
         .output()
@@ -247,6 +247,8 @@ fn bench_against_serve_reports_numbers() {
     assert!(v["messages_per_sec"].as_f64().unwrap() > 0.0, "{v}");
     assert!(v["p99_ms"].as_f64().unwrap() >= v["p50_ms"].as_f64().unwrap());
     assert!(v["client_cpu_us_per_msg"].as_f64().unwrap() > 0.0);
+    let d = v["duration_s"].as_f64().unwrap();
+    assert!((4.9..6.0).contains(&d), "{v}");
 }
 
 /// Headless Chromium loads the demo page, connects with the npm
