@@ -189,6 +189,25 @@ impl Pair {
     }
 }
 
+/// A server session opened at `now` with a sid made from `seed`.
+fn session(
+    now: Instant,
+    seed: u8,
+    transport: TransportKind,
+    config: &ServerConfig,
+) -> ServerSession {
+    ServerSession::new(now, Sid::from_random([seed; 15]), transport, config)
+}
+
+/// A polling session whose handshake GET has been answered.
+fn handshaken(now: Instant, seed: u8, config: &ServerConfig) -> ServerSession {
+    let mut s = session(now, seed, TransportKind::Polling, config);
+    s.begin_get().unwrap();
+    assert!(matches!(s.poll_get(), GetOutcome::Payload(ref p) if matches!(p[0], Packet::Open(_))));
+    s.end_get();
+    s
+}
+
 fn fast_config() -> ServerConfig {
     ServerConfig {
         ping_interval: Duration::from_millis(300),
@@ -300,12 +319,7 @@ fn heartbeat_keeps_polling_session_alive_then_times_out() {
 fn server_ping_timeout_exact_deadline() {
     // The suite's case: no pong at all → closed by 500 ms after the handshake.
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([1; 15]),
-        TransportKind::Polling,
-        &fast_config(),
-    );
+    let mut s = session(now, 1, TransportKind::Polling, &fast_config());
     assert_eq!(s.poll_timeout(), Some(now + Duration::from_millis(300)));
     s.handle_timeout(now + Duration::from_millis(300));
     assert_eq!(s.poll_timeout(), Some(now + Duration::from_millis(500)));
@@ -406,12 +420,7 @@ fn websocket_session_has_no_upgrades_and_server_close_flushes_first() {
 #[test]
 fn polling_server_close_delivers_close_to_pending_get() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([2; 15]),
-        TransportKind::Polling,
-        &ServerConfig::default(),
-    );
+    let mut s = session(now, 2, TransportKind::Polling, &ServerConfig::default());
     s.begin_get().unwrap();
     assert!(matches!(s.poll_get(), GetOutcome::Payload(_)));
     s.end_get();
@@ -434,12 +443,7 @@ fn polling_server_close_delivers_close_to_pending_get() {
 fn polling_server_close_without_get_times_out() {
     let now = Instant::now();
     let config = ServerConfig::default();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([2; 15]),
-        TransportKind::Polling,
-        &config,
-    );
+    let mut s = session(now, 2, TransportKind::Polling, &config);
     s.close(now);
     assert_eq!(s.poll_timeout(), Some(now + config.close_timeout));
     s.handle_timeout(now + config.close_timeout);
@@ -449,15 +453,7 @@ fn polling_server_close_without_get_times_out() {
 #[test]
 fn overlapping_gets_close_the_session_and_first_get_gets_close() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([3; 15]),
-        TransportKind::Polling,
-        &ServerConfig::default(),
-    );
-    s.begin_get().unwrap();
-    let _open = s.poll_get();
-    s.end_get();
+    let mut s = handshaken(now, 3, &ServerConfig::default());
     s.begin_get().unwrap();
     assert_eq!(s.poll_get(), GetOutcome::Wait);
     assert_eq!(s.begin_get(), Err(RequestError::OverlappingGet));
@@ -468,12 +464,7 @@ fn overlapping_gets_close_the_session_and_first_get_gets_close() {
 #[test]
 fn overlapping_posts_close_the_session() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([3; 15]),
-        TransportKind::Polling,
-        &ServerConfig::default(),
-    );
+    let mut s = session(now, 3, TransportKind::Polling, &ServerConfig::default());
     s.begin_post().unwrap();
     assert_eq!(s.begin_post(), Err(RequestError::OverlappingPost));
     assert!(s.is_closed());
@@ -486,12 +477,7 @@ fn bad_post_closes_and_oversize_post_does_not() {
         max_http_buffer_size: 10,
         ..ServerConfig::default()
     };
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([4; 15]),
-        TransportKind::Polling,
-        &config,
-    );
+    let mut s = session(now, 4, TransportKind::Polling, &config);
     s.begin_post().unwrap();
     assert_eq!(
         s.handle_post(now, Bytes::from_static(b"4abcdefghij")),
@@ -514,15 +500,7 @@ fn bad_post_closes_and_oversize_post_does_not() {
 #[test]
 fn client_close_packet_releases_pending_get_with_noop() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([5; 15]),
-        TransportKind::Polling,
-        &ServerConfig::default(),
-    );
-    s.begin_get().unwrap();
-    let _open = s.poll_get();
-    s.end_get();
+    let mut s = handshaken(now, 5, &ServerConfig::default());
     s.begin_get().unwrap();
     s.begin_post().unwrap();
     s.handle_post(now, Bytes::from_static(b"1")).unwrap();
@@ -536,12 +514,7 @@ fn client_close_packet_releases_pending_get_with_noop() {
 #[test]
 fn client_ping_breaks_heartbeat_direction() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([6; 15]),
-        TransportKind::WebSocket,
-        &ServerConfig::default(),
-    );
+    let mut s = session(now, 6, TransportKind::WebSocket, &ServerConfig::default());
     s.handle_packet(now, Packet::ping());
     assert!(s.is_closed());
 }
@@ -549,15 +522,7 @@ fn client_ping_breaks_heartbeat_direction() {
 #[test]
 fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
     let now = Instant::now();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([7; 15]),
-        TransportKind::Polling,
-        &ServerConfig::default(),
-    );
-    s.begin_get().unwrap();
-    let _open = s.poll_get();
-    s.end_get();
+    let mut s = handshaken(now, 7, &ServerConfig::default());
     s.begin_get().unwrap();
     assert_eq!(s.poll_get(), GetOutcome::Wait);
     s.begin_upgrade(now, true).unwrap();
@@ -600,12 +565,7 @@ fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
 fn upgrade_aborts_on_wrong_packet_and_on_timeout() {
     let now = Instant::now();
     let config = ServerConfig::default();
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([8; 15]),
-        TransportKind::Polling,
-        &config,
-    );
+    let mut s = session(now, 8, TransportKind::Polling, &config);
     s.begin_upgrade(now, true).unwrap();
     assert_eq!(
         s.handle_probe_packet(now, Packet::text("x")),
@@ -643,15 +603,7 @@ fn get_drain_is_capped_by_max_payload() {
         max_http_buffer_size: 20,
         ..ServerConfig::default()
     };
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([9; 15]),
-        TransportKind::Polling,
-        &config,
-    );
-    s.begin_get().unwrap();
-    let _open = s.poll_get();
-    s.end_get();
+    let mut s = handshaken(now, 9, &config);
     for _ in 0..4 {
         s.send("123456789".into()).unwrap(); // 10 bytes encoded
     }
@@ -672,12 +624,7 @@ fn queue_bound_closes_a_client_that_never_reads() {
         max_queued_packets: 3,
         ..ServerConfig::default()
     };
-    let mut s = ServerSession::new(
-        now,
-        Sid::from_random([10; 15]),
-        TransportKind::Polling,
-        &config,
-    );
+    let mut s = session(now, 10, TransportKind::Polling, &config);
     // The open packet occupies one slot.
     s.send("a".into()).unwrap();
     s.send("b".into()).unwrap();
