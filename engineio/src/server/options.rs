@@ -33,6 +33,7 @@ use super::Server;
 /// | `upgrade_timeout` | 10 s | engine.io's `upgradeTimeout` |
 /// | `close_timeout` | 30 s | engine.io's `closeTimeout` |
 /// | `max_queued_packets` | 10,000 | (none: python's queues are unbounded) |
+/// | `http_request_timeout` | 30 s | (none; Node's `headersTimeout`/`requestTimeout`) |
 ///
 /// `async_handlers` defaults to false so that the messages of one session
 /// reach the message handler one at a time, in order; set it to run each
@@ -103,6 +104,15 @@ pub struct ServerOptions {
     /// client (WebSocket) or holds its POST answer until the handler
     /// catches up. Default 10,000.
     pub max_queued_packets: usize,
+    /// How long a client may take to send a polling POST body, from the
+    /// moment its headers are read; past it the POST is answered
+    /// `408 Request Timeout` with `Connection: close` (the session
+    /// survives, as after a `413`). Under [`Server::serve`] it is also
+    /// hyper's `header_read_timeout`: a connection whose request headers do
+    /// not arrive in time is closed. This bounds slow ("slowloris")
+    /// clients; long-poll GETs are not affected (they are held by the
+    /// server, not the client). Default 30 s.
+    pub http_request_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -125,6 +135,7 @@ impl Default for ServerOptions {
             upgrade_timeout: c.upgrade_timeout,
             close_timeout: c.close_timeout,
             max_queued_packets: c.max_queued_packets,
+            http_request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -148,6 +159,7 @@ impl fmt::Debug for ServerOptions {
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("close_timeout", &self.close_timeout)
             .field("max_queued_packets", &self.max_queued_packets)
+            .field("http_request_timeout", &self.http_request_timeout)
             .finish()
     }
 }
@@ -162,6 +174,11 @@ impl ServerOptions {
         if self.ping_interval.is_zero() || self.ping_timeout.is_zero() {
             return Err(ServerError::InvalidOptions(
                 "ping_interval and ping_timeout must be positive".into(),
+            ));
+        }
+        if self.http_request_timeout.is_zero() {
+            return Err(ServerError::InvalidOptions(
+                "http_request_timeout must be positive".into(),
             ));
         }
         if self.max_http_buffer_size == 0 {
@@ -297,6 +314,10 @@ impl ServerBuilder {
         /// See [`ServerOptions::max_queued_packets`].
         max_queued_packets: usize
     );
+    setter!(
+        /// See [`ServerOptions::http_request_timeout`].
+        http_request_timeout: Duration
+    );
 
     setter!(
         /// See [`ServerOptions::cors_credentials`].
@@ -390,7 +411,8 @@ impl ServerBuilder {
     }
 
     /// Builds the server. Fails if the options are inconsistent (no
-    /// transport, a zero ping interval, timeout or buffer size).
+    /// transport, a zero ping interval, timeout, request timeout or buffer
+    /// size).
     pub fn build(self) -> Result<Server> {
         let ServerBuilder {
             mut options,

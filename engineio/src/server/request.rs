@@ -552,10 +552,21 @@ where
         return request_error(e);
     }
     let mut guard = PostGuard(Some(handle));
-    let bytes = match read_limited(body, max).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => return empty(StatusCode::PAYLOAD_TOO_LARGE),
-        Err(BodyError::Failed) => return empty(StatusCode::BAD_REQUEST),
+    // A client that trickles its body (or stops sending it) must not hold
+    // the session's POST slot and a connection forever.
+    let read = tokio::time::timeout(shared.options.http_request_timeout, read_limited(body, max));
+    let bytes = match read.await {
+        Ok(Ok(b)) => b,
+        Ok(Err(BodyError::TooLarge)) => return empty(StatusCode::PAYLOAD_TOO_LARGE),
+        Ok(Err(BodyError::Failed)) => return empty(StatusCode::BAD_REQUEST),
+        Err(_elapsed) => {
+            tracing::debug!(sid = %handle.sid, "POST body timed out");
+            let mut resp = empty(StatusCode::REQUEST_TIMEOUT);
+            // The rest of the body may still come: do not read it.
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
     };
     guard.0 = None;
     match handle.input(|inner, now| inner.core.handle_post(now, bytes)) {

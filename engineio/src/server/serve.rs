@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -68,7 +68,13 @@ impl Server {
         B::Error: Into<BoxError>,
     {
         let service = self.service(inner);
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // Slow clients: request headers must arrive within the request
+        // timeout (hyper closes the connection otherwise).
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.options().http_request_timeout);
         let graceful = GracefulShutdown::new();
         let mut stop = self.shared().stop_accepting.subscribe();
         if let Ok(addr) = listener.local_addr() {

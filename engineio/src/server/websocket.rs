@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engineio_proto::server::ProbeOutcome;
-use engineio_proto::{DisconnectReason, Packet};
+use engineio_proto::{DecodeError, DisconnectReason, Packet};
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::{
     Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite,
@@ -172,6 +172,30 @@ where
         () = &mut reader => {
             let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
         }
+        // A client that never reads leaves the writer blocked on a full
+        // socket: once the session is over (e.g. closed for exceeding
+        // `max_queued_packets`), the writer gets the grace period and the
+        // socket is dropped, so such a client cannot pin the task forever.
+        () = retired(&handle, id) => {
+            let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+        }
+    }
+}
+
+/// Resolves once socket `id` has no further use: the session is closed, or
+/// the socket is neither the active transport nor the probe.
+async fn retired(handle: &SessionHandle, id: u64) {
+    loop {
+        let notified = handle.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let done = handle.output(|inner, _| {
+            inner.core.is_closed() || (inner.active_ws != Some(id) && inner.probe_ws != Some(id))
+        });
+        if done {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -202,6 +226,10 @@ async fn read_loop<R>(
                 | WebSocketError::ConnectionClosed,
             ) => {
                 break (DisconnectReason::TransportClose, None);
+            }
+            Err(WebSocketError::InvalidUTF8) => {
+                tracing::debug!(%sid, "websocket text frame is not UTF-8");
+                break (DisconnectReason::TransportError, Some(1007));
             }
             Err(e) => {
                 tracing::debug!(%sid, error = %e, "websocket protocol error");
@@ -254,6 +282,12 @@ async fn read_loop<R>(
         let packet = if opcode == OpCode::Text {
             match Packet::decode_text(bytes) {
                 Ok(p) => p,
+                // RFC 6455 §8.1: a text message that is not UTF-8 fails
+                // the connection with 1007.
+                Err(DecodeError::InvalidUtf8) => {
+                    tracing::debug!(%sid, "websocket text message is not UTF-8");
+                    break (DisconnectReason::TransportError, Some(1007));
+                }
                 Err(e) => {
                     tracing::debug!(%sid, error = %e, "invalid packet on websocket");
                     break (DisconnectReason::TransportError, Some(1002));
