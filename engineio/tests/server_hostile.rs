@@ -460,43 +460,37 @@ async fn packets_of_unknown_type_or_wrong_direction_close_the_session() {
     let (_eio, base, mut d) = echo(Server::builder()).await;
     // Unknown types (7, 8, 9, letters), an empty segment, and types only the
     // server may send (open, v4 ping).
-    let bodies = [
-        "7",
-        "9hello",
-        "4ok\x1e8",
-        "4ok\x1e\x1e4ok",
-        "0{}",
-        "2",
-        "b!!!",
-    ];
-    for body in bodies {
+    // Refused whole: a bare 400.
+    let bodies = ["7", "9hello", "4ok\x1e8", "4ok\x1e\x1e4ok", "b!!!"];
+    // Decoded, then refused by the session: the POST itself is `ok`.
+    let server_only = ["0{}", "2"];
+    for body in bodies.iter().chain(&server_only) {
         let sid = open_polling(&base).await;
-        let r = post(&base, &sid_query(&sid), body).await;
-        let s: Sid = sid.parse().unwrap();
-        if r.status == 200 {
-            // Decoded, then refused by the session (open, ping).
-            assert_eq!(
-                recv(&mut d).await,
-                (s, DisconnectReason::TransportError),
-                "{body:?}"
-            );
+        let r = post(&base, &sid_query(&sid), *body).await;
+        let want = if server_only.contains(body) {
+            (200, "ok")
         } else {
-            assert_eq!((r.status, r.body.as_str()), (400, ""), "{body:?}");
-            assert_eq!(
-                recv(&mut d).await,
-                (s, DisconnectReason::TransportError),
-                "{body:?}"
-            );
-        }
+            (400, "")
+        };
+        assert_eq!((r.status, r.body.as_str()), want, "{body:?}");
+        let s: Sid = sid.parse().unwrap();
+        assert_eq!(
+            recv(&mut d).await,
+            (s, DisconnectReason::TransportError),
+            "{body:?}"
+        );
         assert_eq!(get(&base, &sid_query(&sid)).await.status, 400, "{body:?}");
     }
     for text in ["7", "9hello", "", "0{}", "2"] {
         let (mut ws, sid) = open_ws(&base).await;
         ws_send(&mut ws, text).await;
-        assert!(
-            matches!(ws_next_data(&mut ws).await, WsEvent::Closed(_)),
-            "{text:?}"
-        );
+        let closed = ws_next_data(&mut ws).await;
+        if ["0{}", "2"].contains(&text) {
+            assert!(matches!(closed, WsEvent::Closed(_)), "{text:?}: {closed:?}");
+        } else {
+            // Not a packet at all: a protocol error.
+            assert_eq!(closed, WsEvent::Closed(Some(1002)), "{text:?}");
+        }
         assert_eq!(
             recv(&mut d).await,
             (sid.parse().unwrap(), DisconnectReason::TransportError),
@@ -884,4 +878,21 @@ async fn a_client_that_never_reads_is_dropped_at_the_queue_bound() {
         WsEvent::Text("4fine".into())
     );
     assert_eq!(eio.sids(), vec![healthy_sid.parse::<Sid>().unwrap()]);
+}
+
+/// A session the server closed, whose client never polls again, ends after
+/// `close_timeout` (its `close` packet is never collected).
+#[tokio::test]
+async fn a_server_closed_session_nobody_polls_ends_after_the_close_timeout() {
+    let (eio, base, mut d) =
+        echo(Server::builder().close_timeout(Duration::from_millis(300))).await;
+    let sid = open_polling(&base).await;
+    let s: Sid = sid.parse().unwrap();
+    let started = Instant::now();
+    eio.disconnect(s).unwrap();
+    assert_eq!(recv(&mut d).await, (s, DisconnectReason::ServerDisconnect));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    wait_until("session gone", WAIT, || table_len(&eio) == 0).await;
+    assert_eq!(get(&base, &sid_query(&sid)).await.status, 400);
 }

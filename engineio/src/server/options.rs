@@ -108,8 +108,10 @@ pub struct ServerOptions {
     /// moment its headers are read; past it the POST is answered
     /// `408 Request Timeout` with `Connection: close` (the session
     /// survives, as after a `413`). Under [`Server::serve`] it is also
-    /// hyper's `header_read_timeout`: a connection whose request headers do
-    /// not arrive in time is closed. This bounds slow ("slowloris")
+    /// hyper's HTTP/1 `header_read_timeout`: a connection whose next request
+    /// headers do not arrive in time is closed (so is a keep-alive
+    /// connection idle that long; Node closes them after 5 s). This bounds
+    /// slow ("slowloris")
     /// clients; long-poll GETs are not affected (they are held by the
     /// server, not the client). Default 30 s.
     pub http_request_timeout: Duration,

@@ -64,6 +64,13 @@ pub(crate) struct SessionHandle {
     backlog_drained: Notify,
 }
 
+/// The sessions' clock: tokio's, so that a runtime with paused time (tests,
+/// the fuzz target) drives heartbeats and timeouts in virtual time; outside
+/// a paused runtime it is the system's monotonic clock.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The protected state stays consistent even if a holder panicked (the
     // core never panics; user code never runs under these locks).
@@ -72,7 +79,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SessionHandle {
     pub(crate) fn new(sid: Sid, transport: TransportKind, config: &ServerConfig) -> Arc<Self> {
-        let core = ServerSession::new(Instant::now(), sid, transport, config);
+        let core = ServerSession::new(now(), sid, transport, config);
         let deadline = core.poll_timeout();
         let (tx, rx) = mpsc::unbounded_channel();
         Arc::new(SessionHandle {
@@ -101,7 +108,7 @@ impl SessionHandle {
     /// Feeds the core and acts on its outputs; wakes every waiter.
     pub(crate) fn input<R>(&self, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
         let mut inner = lock(&self.inner);
-        let now = Instant::now();
+        let now = now();
         Self::catch_up(&mut inner, now);
         let r = f(&mut inner, now);
         self.process(&mut inner, true);
@@ -111,7 +118,7 @@ impl SessionHandle {
     /// Takes outputs from the core; wakes waiters only if events came out.
     pub(crate) fn output<R>(&self, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
         let mut inner = lock(&self.inner);
-        let now = Instant::now();
+        let now = now();
         Self::catch_up(&mut inner, now);
         let r = f(&mut inner, now);
         self.process(&mut inner, false);
