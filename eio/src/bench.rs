@@ -9,6 +9,11 @@
 //!
 //! `messages_per_sec` counts echoes received per second (one round trip =
 //! one message), the measure used by the peer comparison.
+//!
+//! For soak runs, echo mode also counts every message sent and every echo
+//! received over the whole run; after the measured window it stops sending
+//! and waits (up to `--drain` seconds) for the echoes still in flight, so
+//! `messages_lost` = sent − received after that wait.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -62,6 +67,10 @@ pub(crate) struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Echo mode: seconds to wait after the measured window for the echoes
+    /// still in flight before counting the rest as lost.
+    #[arg(long, default_value_t = 5.0)]
+    drain: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +96,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 struct Shared {
     messages: AtomicU64,
+    /// Messages written, over the whole run (echo mode).
+    sent_total: AtomicU64,
+    /// Echoes received, over the whole run (echo mode).
+    received_total: AtomicU64,
     errors: AtomicU64,
     connected: AtomicU64,
     measuring: AtomicBool,
@@ -151,6 +164,8 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
     let target = Arc::new(parse_target(&args.url, &args.path)?);
     let shared = Arc::new(Shared {
         messages: AtomicU64::new(0),
+        sent_total: AtomicU64::new(0),
+        received_total: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         connected: AtomicU64::new(0),
         measuring: AtomicBool::new(false),
@@ -244,6 +259,25 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
     if interactive {
         eprintln!();
     }
+    let in_flight_at_stop = shared
+        .sent_total
+        .load(Ordering::Relaxed)
+        .saturating_sub(shared.received_total.load(Ordering::Relaxed));
+    // No new messages from here: wait for the echoes still on their way.
+    let drain_start = Instant::now();
+    if args.mode == Mode::Echo {
+        let drain = Duration::from_secs_f64(args.drain.max(0.0));
+        while shared.received_total.load(Ordering::Relaxed)
+            < shared.sent_total.load(Ordering::Relaxed)
+            && drain_start.elapsed() < drain
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let drained_s = drain_start.elapsed().as_secs_f64();
+    let sent_total = shared.sent_total.load(Ordering::Relaxed);
+    let received_total = shared.received_total.load(Ordering::Relaxed);
+    let lost = sent_total.saturating_sub(received_total);
     let mut hist = new_histogram();
     for t in &tasks {
         t.abort();
@@ -289,6 +323,11 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             "transport": format!("{:?}", args.transport).to_lowercase(),
             "size": args.size,
             "in_flight": args.in_flight,
+            "messages_sent": sent_total,
+            "messages_received": received_total,
+            "messages_lost": lost,
+            "in_flight_at_stop": in_flight_at_stop,
+            "drain_s": round3(drained_s),
         });
         println!("{out}");
     } else {
@@ -311,6 +350,12 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
         println!("  {what:<13} {rate:.0}");
         println!("  latency       p50 {p50:.3} ms   p99 {p99:.3} ms   max {max:.3} ms");
         println!("  errors        {errors}");
+        if args.mode == Mode::Echo {
+            println!(
+                "  sent {sent_total}   received {received_total}   lost {lost}   \
+                 (in flight at stop {in_flight_at_stop}, drained {drained_s:.1} s)"
+            );
+        }
         println!("  client CPU    {cpu_us_per_msg:.3} µs per message");
     }
     if connected == 0 {
@@ -461,6 +506,7 @@ async fn ws_conn(
             buf.copy_from_slice(&message);
             ws.write_frame(data_frame(&mut buf, binary)).await?;
             sent.push_back(Instant::now());
+            shared.sent_total.fetch_add(1, Ordering::Relaxed);
         }
     }
     loop {
@@ -483,6 +529,7 @@ async fn ws_conn(
             {
                 let now = Instant::now();
                 if let Some(t) = sent.pop_front() {
+                    shared.received_total.fetch_add(1, Ordering::Relaxed);
                     if shared.measuring.load(Ordering::Relaxed) {
                         shared.messages.fetch_add(1, Ordering::Relaxed);
                         recorder.record(now - t);
@@ -492,6 +539,7 @@ async fn ws_conn(
                     buf.copy_from_slice(&message);
                     ws.write_frame(data_frame(&mut buf, binary)).await?;
                     sent.push_back(Instant::now());
+                    shared.sent_total.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -622,7 +670,8 @@ async fn polling_conn(
         shared.started().await;
     }
     loop {
-        if shared.stop.load(Ordering::Relaxed) {
+        // After the stop, keep polling only to collect echoes in flight.
+        if shared.stop.load(Ordering::Relaxed) && sent.is_empty() {
             return Ok(());
         }
         let measuring = shared.measuring.load(Ordering::Acquire);
@@ -630,6 +679,7 @@ async fn polling_conn(
             while sent.len() < in_flight {
                 to_send.push(packet.clone());
                 sent.push_back(Instant::now());
+                shared.sent_total.fetch_add(1, Ordering::Relaxed);
             }
         }
         if !to_send.is_empty() {
@@ -643,6 +693,7 @@ async fn polling_conn(
                 engineio_proto::Packet::Ping(_) => to_send.push(engineio_proto::Packet::pong()),
                 engineio_proto::Packet::Message(_) => {
                     if let Some(t) = sent.pop_front() {
+                        shared.received_total.fetch_add(1, Ordering::Relaxed);
                         if shared.measuring.load(Ordering::Relaxed) {
                             shared.messages.fetch_add(1, Ordering::Relaxed);
                             recorder.record(t.elapsed());
