@@ -51,6 +51,9 @@ bash fuzz/smoke.sh "${FUZZ_SECONDS:-30}"
 step "benchmark harness smoke (bench/run --quick): every peer, every workload, short runs"
 bench/run --quick --out target/bench-quick
 
+step "soak smoke: 500 WebSocket clients echoing through eio serve for 60 s (no message lost, no error)"
+bash scripts/soak.sh --clients 500 --minutes 1
+
 step "cargo doc (RUSTDOCFLAGS=-Dwarnings)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 

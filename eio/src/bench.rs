@@ -121,6 +121,65 @@ struct Target {
     path: String,
 }
 
+/// What every connection task is given.
+struct Conn {
+    target: Arc<Target>,
+    shared: Arc<Shared>,
+    /// Told once the connection is open (or failed to open).
+    ready: tokio::sync::mpsc::Sender<()>,
+    /// Held while opening: bounds concurrent opens.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    mode: Mode,
+    message: Bytes,
+    in_flight: usize,
+    binary: bool,
+}
+
+/// One connection's books: send times of the messages in flight (echoes
+/// come back in order) and its latency histogram.
+struct Tally<'a> {
+    shared: &'a Shared,
+    sent: VecDeque<Instant>,
+    recorder: Recorder,
+}
+
+impl<'a> Tally<'a> {
+    fn new(shared: &'a Shared, in_flight: usize) -> Self {
+        shared.connected.fetch_add(1, Ordering::Relaxed);
+        Tally {
+            shared,
+            sent: VecDeque::with_capacity(in_flight),
+            recorder: Recorder::new(),
+        }
+    }
+
+    /// A message went out now.
+    fn sent(&mut self) {
+        self.sent.push_back(Instant::now());
+        self.shared.sent_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An echo arrived: the oldest message in flight is answered.
+    fn echoed(&mut self) {
+        if let Some(t) = self.sent.pop_front() {
+            self.shared.received_total.fetch_add(1, Ordering::Relaxed);
+            self.done(t);
+        }
+    }
+
+    /// One measured operation that started at `t` has completed.
+    fn done(&mut self, t: Instant) {
+        if self.shared.measuring.load(Ordering::Relaxed) {
+            self.shared.messages.fetch_add(1, Ordering::Relaxed);
+            self.recorder.record(t.elapsed());
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.sent.len()
+    }
+}
+
 pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
     let threads = args
         .threads
@@ -179,34 +238,26 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
     // flood the listen backlog.
     let opening = Arc::new(tokio::sync::Semaphore::new(200));
     for _ in 0..args.connections {
-        let target = target.clone();
-        let shared = shared.clone();
-        let message = message.clone();
-        let ready = ready_tx.clone();
         let opening = opening.clone();
-        let (mode, transport, in_flight, binary) = (
-            args.mode,
-            args.transport,
-            args.in_flight.max(1),
-            args.binary,
-        );
+        let mut conn = Conn {
+            target: target.clone(),
+            shared: shared.clone(),
+            ready: ready_tx.clone(),
+            permit: None,
+            mode: args.mode,
+            message: message.clone(),
+            in_flight: args.in_flight.max(1),
+            binary: args.binary,
+        };
+        let transport = args.transport;
         tasks.push(tokio::spawn(async move {
-            let permit = opening.acquire_owned().await.ok();
-            let res = match (mode, transport) {
-                (Mode::Handshake, _) => handshake_loop(&target, &shared, ready, permit).await,
-                (_, Transport::Tcp) => tcp_conn(&target, &shared, ready, permit, in_flight).await,
-                (_, Transport::Websocket) => {
-                    ws_conn(
-                        &target, &shared, ready, permit, mode, message, in_flight, binary,
-                    )
-                    .await
-                }
-                (_, Transport::Polling) => {
-                    polling_conn(
-                        &target, &shared, ready, permit, mode, message, in_flight, binary,
-                    )
-                    .await
-                }
+            conn.permit = opening.acquire_owned().await.ok();
+            let shared = conn.shared.clone();
+            let res = match (conn.mode, transport) {
+                (Mode::Handshake, _) => handshake_loop(conn).await,
+                (_, Transport::Tcp) => tcp_conn(conn).await,
+                (_, Transport::Websocket) => ws_conn(conn).await,
+                (_, Transport::Polling) => polling_conn(conn).await,
             };
             if let Err(e) = res {
                 if !shared.stop.load(Ordering::Relaxed) {
@@ -465,18 +516,18 @@ async fn ws_handshake(target: &Target, query: &str) -> Result<WebSocket<TcpStrea
     Ok(ws)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn ws_conn(
-    target: &Target,
-    shared: &Shared,
-    ready: tokio::sync::mpsc::Sender<()>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    mode: Mode,
-    message: Bytes,
-    in_flight: usize,
-    binary: bool,
-) -> Result<(), BoxError> {
-    let ws = ws_handshake(target, "EIO=4&transport=websocket").await;
+async fn ws_conn(c: Conn) -> Result<(), BoxError> {
+    let Conn {
+        target,
+        shared,
+        ready,
+        permit,
+        mode,
+        message,
+        in_flight,
+        binary,
+    } = c;
+    let ws = ws_handshake(&target, "EIO=4&transport=websocket").await;
     drop(permit);
     let mut ws = match ws {
         Ok(ws) => FragmentCollector::new(ws),
@@ -492,9 +543,7 @@ async fn ws_conn(
         Ok(_) => return Err("first frame is not an open packet".into()),
         Err(e) => return Err(e.into()),
     }
-    shared.connected.fetch_add(1, Ordering::Relaxed);
-    let mut recorder = Recorder::new();
-    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+    let mut tally = Tally::new(&shared, in_flight);
     // A reusable buffer: client frames are masked in place.
     let mut buf = message.to_vec();
     let echo = mode == Mode::Echo;
@@ -505,8 +554,7 @@ async fn ws_conn(
         for _ in 0..in_flight {
             buf.copy_from_slice(&message);
             ws.write_frame(data_frame(&mut buf, binary)).await?;
-            sent.push_back(Instant::now());
-            shared.sent_total.fetch_add(1, Ordering::Relaxed);
+            tally.sent();
         }
     }
     loop {
@@ -526,21 +574,11 @@ async fn ws_conn(
             _ => false,
         };
         if is_message {
-            {
-                let now = Instant::now();
-                if let Some(t) = sent.pop_front() {
-                    shared.received_total.fetch_add(1, Ordering::Relaxed);
-                    if shared.measuring.load(Ordering::Relaxed) {
-                        shared.messages.fetch_add(1, Ordering::Relaxed);
-                        recorder.record(now - t);
-                    }
-                }
-                if echo && !shared.stop.load(Ordering::Relaxed) {
-                    buf.copy_from_slice(&message);
-                    ws.write_frame(data_frame(&mut buf, binary)).await?;
-                    sent.push_back(Instant::now());
-                    shared.sent_total.fetch_add(1, Ordering::Relaxed);
-                }
+            tally.echoed();
+            if echo && !shared.stop.load(Ordering::Relaxed) {
+                buf.copy_from_slice(&message);
+                ws.write_frame(data_frame(&mut buf, binary)).await?;
+                tally.sent();
             }
         }
     }
@@ -587,18 +625,20 @@ async fn http_request(
     Ok(body)
 }
 
-async fn handshake_loop(
-    target: &Target,
-    shared: &Shared,
-    ready: tokio::sync::mpsc::Sender<()>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
-) -> Result<(), BoxError> {
+async fn handshake_loop(c: Conn) -> Result<(), BoxError> {
+    let Conn {
+        target,
+        shared,
+        ready,
+        permit,
+        ..
+    } = c;
+    let target = &*target;
     let conn = http_conn(target).await;
     drop(permit);
     let _ = ready.send(()).await;
     let mut sender = conn?;
-    shared.connected.fetch_add(1, Ordering::Relaxed);
-    let mut recorder = Recorder::new();
+    let mut tally = Tally::new(&shared, 0);
     shared.started().await;
     loop {
         if shared.stop.load(Ordering::Relaxed) {
@@ -616,24 +656,22 @@ async fn handshake_loop(
         if body.first() != Some(&b'0') {
             return Err("handshake answer is not an open packet".into());
         }
-        if shared.measuring.load(Ordering::Relaxed) {
-            shared.messages.fetch_add(1, Ordering::Relaxed);
-            recorder.record(t.elapsed());
-        }
+        tally.done(t);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn polling_conn(
-    target: &Target,
-    shared: &Shared,
-    ready: tokio::sync::mpsc::Sender<()>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    mode: Mode,
-    message: Bytes,
-    in_flight: usize,
-    binary: bool,
-) -> Result<(), BoxError> {
+async fn polling_conn(c: Conn) -> Result<(), BoxError> {
+    let Conn {
+        target,
+        shared,
+        ready,
+        permit,
+        mode,
+        message,
+        in_flight,
+        binary,
+    } = c;
+    let target = &*target;
     let setup = async {
         let mut get = http_conn(target).await?;
         let post = http_conn(target).await?;
@@ -656,30 +694,27 @@ async fn polling_conn(
     drop(permit);
     let _ = ready.send(()).await;
     let (mut get, mut post, sid) = setup?;
-    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let mut tally = Tally::new(&shared, in_flight);
     let query = format!("EIO=4&transport=polling&sid={sid}");
     let packet = if binary {
         engineio_proto::Packet::binary(message.clone())
     } else {
         engineio_proto::Packet::decode_text(message.clone())?
     };
-    let mut recorder = Recorder::new();
-    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
     let mut to_send: Vec<engineio_proto::Packet> = Vec::new();
     if mode == Mode::Echo {
         shared.started().await;
     }
     loop {
         // After the stop, keep polling only to collect echoes in flight.
-        if shared.stop.load(Ordering::Relaxed) && sent.is_empty() {
+        if shared.stop.load(Ordering::Relaxed) && tally.in_flight() == 0 {
             return Ok(());
         }
         let measuring = shared.measuring.load(Ordering::Acquire);
         if mode == Mode::Echo && measuring {
-            while sent.len() < in_flight {
+            while tally.in_flight() < in_flight {
                 to_send.push(packet.clone());
-                sent.push_back(Instant::now());
-                shared.sent_total.fetch_add(1, Ordering::Relaxed);
+                tally.sent();
             }
         }
         if !to_send.is_empty() {
@@ -691,15 +726,7 @@ async fn polling_conn(
         for p in engineio_proto::payload::decode(body, usize::MAX)? {
             match p {
                 engineio_proto::Packet::Ping(_) => to_send.push(engineio_proto::Packet::pong()),
-                engineio_proto::Packet::Message(_) => {
-                    if let Some(t) = sent.pop_front() {
-                        shared.received_total.fetch_add(1, Ordering::Relaxed);
-                        if shared.measuring.load(Ordering::Relaxed) {
-                            shared.messages.fetch_add(1, Ordering::Relaxed);
-                            recorder.record(t.elapsed());
-                        }
-                    }
-                }
+                engineio_proto::Packet::Message(_) => tally.echoed(),
                 engineio_proto::Packet::Close => return Err("server closed the session".into()),
                 _ => {}
             }
@@ -707,38 +734,35 @@ async fn polling_conn(
     }
 }
 
-async fn tcp_conn(
-    target: &Target,
-    shared: &Shared,
-    ready: tokio::sync::mpsc::Sender<()>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    in_flight: usize,
-) -> Result<(), BoxError> {
+async fn tcp_conn(c: Conn) -> Result<(), BoxError> {
+    let Conn {
+        target,
+        shared,
+        ready,
+        permit,
+        in_flight,
+        ..
+    } = c;
     let stream = TcpStream::connect(target.addr).await;
     drop(permit);
     let _ = ready.send(()).await;
     let mut stream = stream?;
     stream.set_nodelay(true)?;
-    shared.connected.fetch_add(1, Ordering::Relaxed);
-    let mut recorder = Recorder::new();
-    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+    let mut tally = Tally::new(&shared, in_flight);
     let msg = [b'x'; 8];
     let mut buf = [0u8; 8];
     shared.started().await;
     for _ in 0..in_flight {
         stream.write_all(&msg).await?;
-        sent.push_back(Instant::now());
+        tally.sent();
     }
     loop {
         stream.read_exact(&mut buf).await?;
-        if let Some(t) = sent.pop_front() {
-            if shared.measuring.load(Ordering::Relaxed) {
-                shared.messages.fetch_add(1, Ordering::Relaxed);
-                recorder.record(t.elapsed());
-            }
+        tally.echoed();
+        if !shared.stop.load(Ordering::Relaxed) {
+            stream.write_all(&msg).await?;
+            tally.sent();
         }
-        stream.write_all(&msg).await?;
-        sent.push_back(Instant::now());
     }
 }
 

@@ -341,6 +341,7 @@ impl Client {
         let _ = self.inner.commands.send(Command::Disconnect);
     }
 
+    #[cfg(feature = "blocking")]
     pub(crate) fn downgrade(&self) -> WeakClient {
         WeakClient(Arc::downgrade(&self.inner))
     }
@@ -408,10 +409,13 @@ impl Client {
     }
 }
 
-/// A handle that does not keep the connection alive.
+/// A handle that does not keep the connection alive (for the blocking
+/// client's handler thread).
+#[cfg(feature = "blocking")]
 #[derive(Clone)]
 pub(crate) struct WeakClient(std::sync::Weak<Inner>);
 
+#[cfg(feature = "blocking")]
 impl WeakClient {
     pub(crate) fn upgrade(&self) -> Option<Client> {
         self.0.upgrade().map(|inner| Client { inner })

@@ -397,10 +397,18 @@ impl ServerBuilder {
     /// extension (set by [`Server::serve`]) or a plain [`SocketAddr`]
     /// extension. With axum, read its `ConnectInfo`:
     ///
-    /// ```ignore
-    /// Server::builder().remote_addr(|parts| {
-    ///     parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0)
-    /// })
+    /// ```no_run
+    /// # use std::net::SocketAddr;
+    /// # use engineio::server::Server;
+    /// let eio = Server::builder()
+    ///     .remote_addr(|parts| {
+    ///         parts
+    ///             .extensions
+    ///             .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    ///             .map(|c| c.0)
+    ///     })
+    ///     .build()
+    ///     .unwrap();
     /// ```
     ///
     /// [`RemoteAddr`]: super::RemoteAddr
