@@ -45,6 +45,9 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --all-features
 
+step "criterion micro-benches, test mode (each benchmark runs once)"
+cargo bench -p engineio-proto --bench codec -- --test
+
 step "fuzz smoke: every cargo-fuzz target for ${FUZZ_SECONDS:-30} s"
 bash fuzz/smoke.sh "${FUZZ_SECONDS:-30}"
 
