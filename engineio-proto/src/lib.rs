@@ -21,6 +21,7 @@
 //! | [`config`] | protocol options with python-engineio's defaults |
 //! | [`server`] | the server session state machine |
 //! | [`client`] | the client session state machine |
+//! | [`ws`] | WebSocket framing (RFC 6455) for the server side, with no buffers of its own |
 
 pub mod client;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod packet;
 pub mod payload;
 pub mod server;
 mod timer;
+pub mod ws;
 
 pub use client::{ClientEvent, ClientSession};
 pub use config::{ClientConfig, ServerConfig};

@@ -298,7 +298,7 @@ impl Packet {
         matches!(self, Packet::Message(Data::Binary(_)))
     }
 
-    fn text_data(&self) -> &[u8] {
+    pub(crate) fn text_data(&self) -> &[u8] {
         match self {
             Packet::Open(t) | Packet::Ping(t) | Packet::Pong(t) => t.as_bytes(),
             Packet::Message(Data::Text(t)) => t.as_bytes(),

@@ -11,9 +11,9 @@
 //!       ┌──────── per session ─────────────────────────────────────┐
 //!       │ Mutex<ServerSession> (engineio-proto, sans-IO)           │
 //!       │   ├─ driver task: one timer at poll_timeout()            │
-//!       │   ├─ pending GET / WebSocket writer: woken by Notify     │
-//!       │   └─ events ──channel──▶ handler task ──▶ on_message,    │
-//!       │                                            on_disconnect │
+//!       │   ├─ pending GET (Notify) / WebSocket task (waker)       │
+//!       │   └─ events ──queue──▶ handler task ──▶ on_message,      │
+//!       │               (while events wait)        on_disconnect   │
 //!       └──────────────────────────────────────────────────────────┘
 //!  Server::send / disconnect / sessions: callable from any thread or task
 //! ```
@@ -164,7 +164,7 @@ impl Shared {
 
     /// Registers a new session under a fresh random sid.
     pub(crate) fn insert_new_session(
-        &self,
+        self: &Arc<Self>,
         transport: TransportKind,
     ) -> Option<Arc<SessionHandle>> {
         let mut sessions = self
@@ -181,7 +181,7 @@ impl Shared {
             if sessions.contains_key(&sid) {
                 continue;
             }
-            let handle = SessionHandle::new(sid, transport, &self.config);
+            let handle = SessionHandle::new(sid, transport, &self.config, Arc::downgrade(self));
             sessions.insert(sid, handle.clone());
             return Some(handle);
         }

@@ -369,7 +369,7 @@ async fn handshake(
             return json(StatusCode::UNAUTHORIZED, r.body());
         }
     }
-    handle.start(shared);
+    handle.start();
     tracing::debug!(%sid, %transport, remote = ?remote, "session opened");
     match upgrade {
         Some(u) => websocket::start_direct(shared, handle, u),
@@ -389,7 +389,7 @@ async fn handshake(
 }
 
 /// Ends the pending GET if the request goes away before its answer.
-struct GetGuard<'a>(Option<&'a SessionHandle>);
+struct GetGuard<'a>(Option<&'a Arc<SessionHandle>>);
 
 impl Drop for GetGuard<'_> {
     fn drop(&mut self) {
@@ -400,7 +400,7 @@ impl Drop for GetGuard<'_> {
 }
 
 /// Ends the POST if the request goes away before its body is read.
-struct PostGuard<'a>(Option<&'a SessionHandle>);
+struct PostGuard<'a>(Option<&'a Arc<SessionHandle>>);
 
 impl Drop for PostGuard<'_> {
     fn drop(&mut self) {
@@ -426,7 +426,7 @@ fn request_error(e: RequestError) -> Response<Full<Bytes>> {
 
 async fn polling_get(
     shared: &Shared,
-    handle: &SessionHandle,
+    handle: &Arc<SessionHandle>,
     headers: &HeaderMap,
 ) -> Response<Full<Bytes>> {
     if let Err(e) = handle.input(|inner, _| inner.core.begin_get()) {
@@ -525,7 +525,7 @@ where
 
 async fn polling_post<B>(
     shared: &Shared,
-    handle: &SessionHandle,
+    handle: &Arc<SessionHandle>,
     parts: &Parts,
     body: B,
 ) -> Response<Full<Bytes>>

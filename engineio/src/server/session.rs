@@ -2,27 +2,32 @@
 //! its handler task.
 //!
 //! Every input to the core goes through [`SessionHandle::input`], which
-//! feeds the core, then drains its events (messages and the disconnect go to
-//! the handler task, in order), tells the driver when the deadline moved and
-//! wakes every waiter (pending GETs, the WebSocket writer). Outputs (a GET
-//! draining the queue, the WebSocket writer taking packets) go through
+//! feeds the core, then queues its events (messages and the disconnect, in
+//! order) for the handlers, tells the driver when the deadline moved and
+//! wakes every waiter (pending GETs by `Notify`, WebSocket tasks by the
+//! wakers they left in the session state). Outputs (a GET draining the
+//! queue, a WebSocket task taking packets) go through
 //! [`SessionHandle::output`], which wakes others only if the core produced
 //! events, so two waiters never wake each other in a loop.
 //!
 //! The driver task owns the session's only timer (quinn's
 //! `ConnectionDriver` shape): it sleeps until the core's `poll_timeout()`,
 //! re-arming only when that deadline changes. User handlers run on a
-//! separate task, so a slow handler never delays a heartbeat.
+//! separate task, so a slow handler never delays a heartbeat; that task
+//! exists only while events wait (it ends once the queue is empty), so an
+//! idle session costs its driver and its socket task, and no queue.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::Waker;
 use std::time::Instant;
 
 use engineio_proto::{
     Data, DisconnectReason, ServerConfig, ServerEvent, ServerSession, Sid, TransportKind,
 };
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::handlers::guarded;
 use super::Shared;
@@ -42,6 +47,62 @@ pub(crate) struct Inner {
     pub(crate) active_ws: Option<u64>,
     /// The WebSocket (by id) probing an upgrade.
     pub(crate) probe_ws: Option<u64>,
+    /// The WebSocket tasks waiting for output or for a change of the
+    /// session; woken (and forgotten) on every input.
+    pub(crate) ws_wakers: SocketWakers,
+    /// Events for the handlers, in order (allocated only once used).
+    events: VecDeque<HandlerEvent>,
+    /// Whether a handler task is draining `events`. The task exists only
+    /// while there are events: an idle session has none.
+    handler_running: bool,
+}
+
+/// Wakers of the (at most two: active and probe) WebSocket tasks of a
+/// session, keyed by socket id, kept inline.
+#[derive(Default)]
+pub(crate) struct SocketWakers {
+    slots: [Option<(u64, Waker)>; 2],
+    more: Vec<(u64, Waker)>,
+}
+
+impl SocketWakers {
+    /// Socket `id` waits: wake it on the next input.
+    pub(crate) fn register(&mut self, id: u64, waker: &Waker) {
+        let all = self.slots.iter_mut().flatten().chain(self.more.iter_mut());
+        for (i, w) in all {
+            if *i == id {
+                if !w.will_wake(waker) {
+                    w.clone_from(waker);
+                }
+                return;
+            }
+        }
+        match self.slots.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some((id, waker.clone())),
+            None => self.more.push((id, waker.clone())),
+        }
+    }
+
+    /// Socket `id` no longer waits (it is running, or gone).
+    pub(crate) fn remove(&mut self, id: u64) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|(i, _)| *i == id) {
+                *slot = None;
+            }
+        }
+        self.more.retain(|(i, _)| *i != id);
+    }
+
+    fn wake_all(&mut self) {
+        for slot in &mut self.slots {
+            if let Some((_, w)) = slot.take() {
+                w.wake();
+            }
+        }
+        for (_, w) in self.more.drain(..) {
+            w.wake();
+        }
+    }
 }
 
 pub(crate) struct SessionHandle {
@@ -51,8 +112,8 @@ pub(crate) struct SessionHandle {
     pub(crate) changed: Notify,
     /// Wakes the driver when the deadline changed.
     driver: Notify,
-    events: mpsc::UnboundedSender<HandlerEvent>,
-    events_rx: Mutex<Option<mpsc::UnboundedReceiver<HandlerEvent>>>,
+    /// The server, for the handler tasks.
+    shared: Weak<Shared>,
     /// The application's per-session data (`save_session`).
     pub(crate) user: Mutex<Option<Box<dyn Any + Send>>>,
     /// Set once the connect handler accepted the session; requests for a
@@ -62,6 +123,9 @@ pub(crate) struct SessionHandle {
     backlog: AtomicUsize,
     /// Signalled each time a message has been handled.
     backlog_drained: Notify,
+    /// Set by a WebSocket task that stopped reading because of the backlog:
+    /// the next handled message wakes it.
+    ws_throttled: AtomicBool,
 }
 
 /// The sessions' clock: tokio's, so that a runtime with paused time (tests,
@@ -78,10 +142,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SessionHandle {
-    pub(crate) fn new(sid: Sid, transport: TransportKind, config: &ServerConfig) -> Arc<Self> {
+    pub(crate) fn new(
+        sid: Sid,
+        transport: TransportKind,
+        config: &ServerConfig,
+        shared: Weak<Shared>,
+    ) -> Arc<Self> {
         let core = ServerSession::new(now(), sid, transport, config);
         let deadline = core.poll_timeout();
-        let (tx, rx) = mpsc::unbounded_channel();
         Arc::new(SessionHandle {
             sid,
             inner: Mutex::new(Inner {
@@ -89,15 +157,18 @@ impl SessionHandle {
                 deadline,
                 active_ws: None,
                 probe_ws: None,
+                ws_wakers: SocketWakers::default(),
+                events: VecDeque::new(),
+                handler_running: false,
             }),
             changed: Notify::new(),
             driver: Notify::new(),
-            events: tx,
-            events_rx: Mutex::new(Some(rx)),
+            shared,
             user: Mutex::new(None),
             accepted: AtomicBool::new(false),
             backlog: AtomicUsize::new(0),
             backlog_drained: Notify::new(),
+            ws_throttled: AtomicBool::new(false),
         })
     }
 
@@ -106,7 +177,7 @@ impl SessionHandle {
     }
 
     /// Feeds the core and acts on its outputs; wakes every waiter.
-    pub(crate) fn input<R>(&self, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
+    pub(crate) fn input<R>(self: &Arc<Self>, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
         let mut inner = lock(&self.inner);
         let now = now();
         Self::catch_up(&mut inner, now);
@@ -116,7 +187,7 @@ impl SessionHandle {
     }
 
     /// Takes outputs from the core; wakes waiters only if events came out.
-    pub(crate) fn output<R>(&self, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
+    pub(crate) fn output<R>(self: &Arc<Self>, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
         let mut inner = lock(&self.inner);
         let now = now();
         Self::catch_up(&mut inner, now);
@@ -135,13 +206,13 @@ impl SessionHandle {
         }
     }
 
-    fn process(&self, inner: &mut Inner, mut wake: bool) {
+    fn process(self: &Arc<Self>, inner: &mut Inner, mut wake: bool) {
         while let Some(ev) = inner.core.poll_event() {
             wake = true;
             match ev {
                 ServerEvent::Message(data) => {
-                    self.backlog.fetch_add(1, Ordering::AcqRel);
-                    let _ = self.events.send(HandlerEvent::Message(data));
+                    self.backlog.fetch_add(1, Ordering::SeqCst);
+                    inner.events.push_back(HandlerEvent::Message(data));
                 }
                 ServerEvent::Upgraded => {
                     tracing::debug!(sid = %self.sid, "upgraded to websocket");
@@ -152,9 +223,12 @@ impl SessionHandle {
                 }
                 ServerEvent::Closed(reason) => {
                     tracing::debug!(sid = %self.sid, %reason, "session closed");
-                    let _ = self.events.send(HandlerEvent::Disconnect(reason));
+                    inner.events.push_back(HandlerEvent::Disconnect(reason));
                 }
             }
+        }
+        if !inner.events.is_empty() && !inner.handler_running && self.is_accepted() {
+            self.spawn_handlers(inner);
         }
         let deadline = inner.core.poll_timeout();
         if deadline != inner.deadline {
@@ -163,17 +237,40 @@ impl SessionHandle {
         }
         if wake {
             self.changed.notify_waiters();
+            inner.ws_wakers.wake_all();
         }
     }
 
     /// Marks the session accepted and starts its driver and handler tasks.
-    pub(crate) fn start(self: &Arc<Self>, shared: &Arc<Shared>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         self.accepted.store(true, Ordering::Release);
-        let rx = lock(&self.events_rx).take();
         tokio::spawn(self.clone().drive());
-        if let Some(rx) = rx {
-            tokio::spawn(self.clone().run_handlers(shared.clone(), rx));
+        let mut inner = lock(&self.inner);
+        if !inner.events.is_empty() && !inner.handler_running {
+            self.spawn_handlers(&mut inner);
         }
+    }
+
+    /// Starts a handler task for the queued events.
+    fn spawn_handlers(self: &Arc<Self>, inner: &mut Inner) {
+        if let Some(shared) = self.shared.upgrade() {
+            inner.handler_running = true;
+            tokio::spawn(self.clone().run_handlers(shared));
+        }
+    }
+
+    /// The next event for the handlers; `None` (and the task must end) once
+    /// there is none.
+    fn next_event(&self) -> Option<HandlerEvent> {
+        let mut inner = lock(&self.inner);
+        let ev = inner.events.pop_front();
+        if ev.is_none() {
+            inner.handler_running = false;
+            if inner.events.capacity() > 16 {
+                inner.events = VecDeque::new();
+            }
+        }
+        ev
     }
 
     /// The timer driver: sleeps until the core's deadline, re-arming only
@@ -207,13 +304,9 @@ impl SessionHandle {
     }
 
     /// Runs the user's handlers for this session's events, in order.
-    async fn run_handlers(
-        self: Arc<Self>,
-        shared: Arc<Shared>,
-        mut rx: mpsc::UnboundedReceiver<HandlerEvent>,
-    ) {
+    async fn run_handlers(self: Arc<Self>, shared: Arc<Shared>) {
         let sid = self.sid;
-        while let Some(ev) = rx.recv().await {
+        while let Some(ev) = self.next_event() {
             match ev {
                 HandlerEvent::Message(data) => match shared.handlers().message {
                     None => self.message_done(),
@@ -235,16 +328,41 @@ impl SessionHandle {
                     if let Some(h) = shared.handlers().disconnect {
                         guarded("disconnect", sid, h(sid, reason)).await;
                     }
-                    break;
+                    // The last event: this task stays the session's last
+                    // handler task (`handler_running` stays set).
+                    shared.remove_session(&self);
+                    return;
                 }
             }
         }
-        shared.remove_session(&self);
     }
 
     fn message_done(&self) {
-        self.backlog.fetch_sub(1, Ordering::AcqRel);
+        self.backlog.fetch_sub(1, Ordering::SeqCst);
         self.backlog_drained.notify_waiters();
+        if self.ws_throttled.swap(false, Ordering::SeqCst) {
+            lock(&self.inner).ws_wakers.wake_all();
+        }
+    }
+
+    /// For a WebSocket task: whether more than `limit` messages wait for
+    /// the message handler (the session being open). If so, socket `id` is
+    /// woken once one of them has been handled, and must not read meanwhile.
+    pub(crate) fn ws_backlog_full(&self, limit: usize, id: u64, waker: &Waker) -> bool {
+        if self.backlog.load(Ordering::SeqCst) <= limit {
+            return false;
+        }
+        {
+            let mut inner = lock(&self.inner);
+            if inner.core.is_closed() {
+                return false;
+            }
+            inner.ws_wakers.register(id, waker);
+        }
+        // Registered before the flag is raised: a message handled after
+        // this wakes the socket; one handled before shows in the re-check.
+        self.ws_throttled.store(true, Ordering::SeqCst);
+        self.backlog.load(Ordering::SeqCst) > limit
     }
 
     /// Waits while more than `limit` messages wait for the message handler:

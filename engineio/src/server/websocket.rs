@@ -3,29 +3,33 @@
 //!
 //! A socket is either the session's active transport (`active_ws`) or a
 //! probe for a polling → WebSocket upgrade (`probe_ws`), identified by a
-//! per-socket id in the session state. The reader and the writer run as
-//! two futures of the same task: the reader feeds packets to the core and
-//! hands control frames (pong, probe answer, close) to the writer over a
-//! channel; the writer drains the core's queue while the socket is active
-//! and closes the socket once the session is closed or the socket retired.
+//! per-socket id in the session state. Each socket is one hand-written
+//! future ([`Socket`]): it reads and decodes frames (with the sans-IO
+//! [`engineio_proto::ws`] codec) and feeds them to the core, then writes
+//! what the core queued, batching every ready packet into one write. It
+//! waits on the socket and on a waker kept in the session state, which
+//! every input to the session wakes; so an idle socket costs one small task
+//! and no buffers. Once the session is closed or the socket retired, it
+//! writes what is left and a close frame, within a grace period.
 
-use std::convert::Infallible;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use engineio_proto::server::ProbeOutcome;
+use engineio_proto::ws::{self, MessageDecoder, OpCode, WsMessage};
 use engineio_proto::{DecodeError, DisconnectReason, Packet};
 use fastwebsockets::upgrade::UpgradeFut;
-use fastwebsockets::{
-    Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite,
-};
+use fastwebsockets::WebSocketError;
 use http::request::Parts;
 use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::request::{upgrade_error, EioError};
 use super::session::{Inner, SessionHandle};
@@ -108,14 +112,88 @@ pub(crate) fn start_upgrade(
     resp
 }
 
+/// Output bytes encoded per refill: the rest of the queue stays in the
+/// core, where `max_queued_packets` bounds it.
+const OUT_BATCH: usize = 64 * 1024;
+
+/// Read scratch size: every read lands here first, so an idle socket holds
+/// no read buffer of its own.
+const SCRATCH: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
+}
+
+enum Step {
+    Continue,
+    Reply(Packet),
+    Stop,
+}
+
+/// What ends the reading half.
+struct ReadEnd {
+    reason: DisconnectReason,
+    /// The close frame to send, if any.
+    close: Option<u16>,
+}
+
+enum State {
+    /// Reading frames into the core, writing the core's packets.
+    Open,
+    /// No more reading: write what is pending (and the close frame, if
+    /// any), for at most `CLOSE_GRACE`.
+    Closing {
+        close: Option<u16>,
+        grace: Pin<Box<tokio::time::Sleep>>,
+    },
+}
+
+/// One WebSocket: a single future that reads, feeds the core and writes,
+/// with no buffer held while idle (input goes through a per-thread scratch
+/// buffer and is kept only while a frame is incomplete; output is kept only
+/// until written).
+struct Socket<S> {
+    io: S,
+    handle: Arc<SessionHandle>,
+    id: u64,
+    backlog_limit: usize,
+    decoder: MessageDecoder,
+    /// Received bytes not yet decoded (no allocation when empty).
+    input: BytesMut,
+    /// Encoded frames not yet written, from `written` on.
+    out: Vec<u8>,
+    written: usize,
+    /// Something was written since the last flush.
+    unflushed: bool,
+    state: State,
+}
+
 fn spawn_socket(shared: Arc<Shared>, handle: Arc<SessionHandle>, fut: UpgradeFut, id: u64) {
     tokio::spawn(async move {
         match fut.await {
-            Ok(ws) => run(shared, handle.clone(), ws, id).await,
+            Ok(ws) => {
+                let socket = Socket {
+                    io: ws.into_inner(),
+                    handle: handle.clone(),
+                    id,
+                    backlog_limit: shared.options.max_queued_packets,
+                    decoder: MessageDecoder::new(shared.options.max_http_buffer_size),
+                    input: BytesMut::new(),
+                    out: Vec::new(),
+                    written: 0,
+                    unflushed: false,
+                    state: State::Open,
+                };
+                drop(shared);
+                socket.await;
+            }
             Err(e) => tracing::debug!(sid = %handle.sid, error = %e, "websocket upgrade failed"),
         }
         // Whatever ended the socket, the session must not keep counting on it.
-        handle.input(|inner, _| detach(inner, id, DisconnectReason::TransportClose));
+        handle.input(|inner, _| {
+            inner.ws_wakers.remove(id);
+            detach(inner, id, DisconnectReason::TransportClose);
+        });
     });
 }
 
@@ -130,189 +208,245 @@ fn detach(inner: &mut Inner, id: u64, reason: DisconnectReason) {
     }
 }
 
-/// Frames the reader hands to the writer.
-enum Ctrl {
-    /// A packet outside the session queue (the `3probe` answer).
-    Packet(Packet),
-    /// Answer to a WebSocket ping.
-    Pong(Vec<u8>),
-    /// Close the socket, sending a close frame with this code if any.
-    Close(Option<u16>),
-}
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for Socket<S> {
+    type Output = ();
 
-enum Step {
-    Continue,
-    Reply(Packet),
-    Stop,
-}
-
-enum WriterState {
-    Open,
-    /// The session is over, or this socket is no longer used.
-    Finished,
-}
-
-async fn run<S>(shared: Arc<Shared>, handle: Arc<SessionHandle>, ws: WebSocket<S>, id: u64)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let max = shared.options.max_http_buffer_size;
-    let (mut rd, mut wr) = ws.split(tokio::io::split);
-    rd.set_auto_close(false);
-    rd.set_auto_pong(false);
-    // fastwebsockets refuses frames of `max_message_size` bytes or more.
-    rd.set_max_message_size(max.saturating_add(1));
-    let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
-    let limits = (max, shared.options.max_queued_packets);
-    let reader = read_loop(&handle, &mut rd, id, limits, ctrl_tx);
-    let writer = write_loop(&handle, &mut wr, id, ctrl_rx);
-    tokio::pin!(reader, writer);
-    tokio::select! {
-        () = &mut writer => {}
-        () = &mut reader => {
-            let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if let State::Open = this.state {
+            if let Some(end) = this.poll_read_side(cx) {
+                let id = this.id;
+                this.handle.input(|inner, _| {
+                    inner.ws_wakers.remove(id);
+                    detach(inner, id, end.reason);
+                });
+                this.start_closing(end.close);
+            }
         }
-        // A client that never reads leaves the writer blocked on a full
-        // socket: once the session is over (e.g. closed for exceeding
-        // `max_queued_packets`), the writer gets the grace period and the
-        // socket is dropped, so such a client cannot pin the task forever.
-        () = retired(&handle, id) => {
-            let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer).await;
+        let r = this.poll_write_side(cx);
+        if r.is_pending() {
+            if let State::Closing { grace, .. } = &mut this.state {
+                // A client that never reads cannot pin the socket: past the
+                // grace period it is dropped.
+                if grace.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
         }
+        r
     }
 }
 
-/// Resolves once socket `id` has no further use: the session is closed, or
-/// the socket is neither the active transport nor the probe.
-async fn retired(handle: &SessionHandle, id: u64) {
-    loop {
-        let notified = handle.changed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let done = handle.output(|inner, _| {
-            inner.core.is_closed() || (inner.active_ws != Some(id) && inner.probe_ws != Some(id))
-        });
-        if done {
-            return;
-        }
-        notified.await;
-    }
-}
-
-async fn read_loop<R>(
-    handle: &SessionHandle,
-    rd: &mut WebSocketRead<R>,
-    id: u64,
-    (max, backlog_limit): (usize, usize),
-    ctrl: mpsc::UnboundedSender<Ctrl>,
-) where
-    R: AsyncRead + Unpin,
-{
-    let sid = handle.sid;
-    let mut partial: Option<(OpCode, Vec<u8>)> = None;
-    let (reason, close) = loop {
-        let frame = match rd
-            .read_frame(&mut |_| std::future::ready(Ok::<(), Infallible>(())))
-            .await
-        {
-            Ok(f) => f,
-            Err(WebSocketError::FrameTooLarge) => {
-                tracing::debug!(%sid, max, "websocket message over max_http_buffer_size");
-                break (DisconnectReason::TransportError, Some(1009));
-            }
-            Err(
-                WebSocketError::UnexpectedEOF
-                | WebSocketError::IoError(_)
-                | WebSocketError::ConnectionClosed,
-            ) => {
-                break (DisconnectReason::TransportClose, None);
-            }
-            Err(WebSocketError::InvalidUTF8) => {
-                tracing::debug!(%sid, "websocket text frame is not UTF-8");
-                break (DisconnectReason::TransportError, Some(1007));
-            }
-            Err(e) => {
-                tracing::debug!(%sid, error = %e, "websocket protocol error");
-                break (DisconnectReason::TransportError, Some(1002));
-            }
+impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
+    fn start_closing(&mut self, close: Option<u16>) {
+        self.input = BytesMut::new();
+        self.state = State::Closing {
+            close,
+            grace: Box::pin(tokio::time::sleep(CLOSE_GRACE)),
         };
-        let (opcode, bytes) = match frame.opcode {
-            OpCode::Close => {
-                let code = match &*frame.payload {
-                    [a, b, ..] => u16::from_be_bytes([*a, *b]),
-                    _ => 1000,
+    }
+
+    /// Reads and feeds frames until the socket would block (`None`) or the
+    /// reading ends.
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Option<ReadEnd> {
+        let sid = self.handle.sid;
+        loop {
+            loop {
+                if self
+                    .handle
+                    .ws_backlog_full(self.backlog_limit, self.id, cx.waker())
+                {
+                    // The handler is behind: stop reading from this client.
+                    return None;
+                }
+                let msg = match self.decoder.decode(&mut self.input) {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(%sid, error = %e, "websocket protocol error");
+                        return Some(ReadEnd {
+                            reason: DisconnectReason::TransportError,
+                            close: Some(e.close_code()),
+                        });
+                    }
                 };
-                let code = if fastwebsockets::CloseCode::from(code).is_allowed() {
-                    code
-                } else {
-                    1002
+                let packet = match msg {
+                    WsMessage::Text(bytes) => match Packet::decode_text(bytes) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::debug!(%sid, error = %e, "invalid packet on websocket");
+                            let code = if e == DecodeError::InvalidUtf8 {
+                                1007
+                            } else {
+                                1002
+                            };
+                            return Some(ReadEnd {
+                                reason: DisconnectReason::TransportError,
+                                close: Some(code),
+                            });
+                        }
+                    },
+                    WsMessage::Binary(bytes) => Packet::decode_binary_frame(bytes),
+                    WsMessage::Ping(payload) => {
+                        ws::encode_frame(&mut self.out, OpCode::Pong, &payload);
+                        continue;
+                    }
+                    WsMessage::Pong(_) => continue,
+                    WsMessage::Close(code) => {
+                        return Some(ReadEnd {
+                            reason: DisconnectReason::TransportClose,
+                            close: Some(code.unwrap_or(1000)),
+                        })
+                    }
                 };
-                break (DisconnectReason::TransportClose, Some(code));
+                let id = self.id;
+                let step = self.handle.input(|inner, now| {
+                    // This task runs: the input must not wake it again.
+                    inner.ws_wakers.remove(id);
+                    feed(inner, id, now, packet)
+                });
+                match step {
+                    Step::Continue => {}
+                    Step::Reply(p) => ws::encode_packet(&mut self.out, &p),
+                    Step::Stop => {
+                        return Some(ReadEnd {
+                            reason: DisconnectReason::TransportClose,
+                            close: Some(1000),
+                        })
+                    }
+                }
             }
-            OpCode::Ping => {
-                let _ = ctrl.send(Ctrl::Pong(frame.payload.to_vec()));
+            if self.input.is_empty() && self.input.capacity() > 0 {
+                self.input = BytesMut::new();
+            }
+            match poll_read_into(&mut self.io, cx, &mut self.input) {
+                Poll::Pending => return None,
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                    return Some(ReadEnd {
+                        reason: DisconnectReason::TransportClose,
+                        close: None,
+                    })
+                }
+                Poll::Ready(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Writes pending frames, refilling from the core, until the socket
+    /// would block or nothing is left; ready once the socket is done.
+    fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            while self.written < self.out.len() {
+                match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Ok(n)) => {
+                        self.written += n;
+                        self.unflushed = true;
+                    }
+                    Poll::Pending => {
+                        if let State::Open = self.state {
+                            // Blocked on a client that does not read: the
+                            // session may still end meanwhile.
+                            if self.session_over(cx) {
+                                self.start_closing(Some(1000));
+                            }
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            }
+            if self.out.capacity() > 4096 {
+                self.out = Vec::new();
+            } else {
+                self.out.clear();
+            }
+            self.written = 0;
+            if let State::Closing { close, .. } = &mut self.state {
+                // Pending bytes are out: the close frame, then the end.
+                if let Some(code) = close.take() {
+                    ws::encode_close(&mut self.out, code);
+                    continue;
+                }
+                return match Pin::new(&mut self.io).poll_flush(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(_) => Poll::Ready(()),
+                };
+            }
+            let (id, out) = (self.id, &mut self.out);
+            let finished = self.handle.output(|inner, _| {
+                let finished = if inner.active_ws == Some(id) {
+                    while out.len() < OUT_BATCH {
+                        let Some(p) = inner.core.poll_transmit() else {
+                            break;
+                        };
+                        ws::encode_packet(out, &p);
+                    }
+                    inner.core.is_closed()
+                } else {
+                    inner.probe_ws != Some(id)
+                };
+                if out.is_empty() && !finished {
+                    inner.ws_wakers.register(id, cx.waker());
+                }
+                finished
+            });
+            if finished {
+                // The session is over, or this socket has no further use:
+                // what was queued, then a normal close.
+                self.start_closing(Some(1000));
                 continue;
             }
-            OpCode::Pong => continue,
-            OpCode::Text | OpCode::Binary => {
-                if partial.is_some() {
-                    break (DisconnectReason::TransportError, Some(1002));
+            if self.out.is_empty() {
+                if self.unflushed {
+                    match Pin::new(&mut self.io).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => self.unflushed = false,
+                        Poll::Ready(Err(_)) => return Poll::Ready(()),
+                        Poll::Pending => return Poll::Pending,
+                    }
                 }
-                if !frame.fin {
-                    partial = Some((frame.opcode, frame.payload.to_vec()));
-                    continue;
-                }
-                (frame.opcode, payload_bytes(frame.payload))
+                return Poll::Pending;
             }
-            OpCode::Continuation => {
-                let Some((op, mut buf)) = partial.take() else {
-                    break (DisconnectReason::TransportError, Some(1002));
-                };
-                buf.extend_from_slice(&frame.payload);
-                if buf.len() > max {
-                    break (DisconnectReason::TransportError, Some(1009));
-                }
-                if !frame.fin {
-                    partial = Some((op, buf));
-                    continue;
-                }
-                (op, Bytes::from(buf))
-            }
-        };
-        let packet = if opcode == OpCode::Text {
-            match Packet::decode_text(bytes) {
-                Ok(p) => p,
-                // RFC 6455 §8.1: a text message that is not UTF-8 fails
-                // the connection with 1007.
-                Err(DecodeError::InvalidUtf8) => {
-                    tracing::debug!(%sid, "websocket text message is not UTF-8");
-                    break (DisconnectReason::TransportError, Some(1007));
-                }
-                Err(e) => {
-                    tracing::debug!(%sid, error = %e, "invalid packet on websocket");
-                    break (DisconnectReason::TransportError, Some(1002));
-                }
-            }
-        } else {
-            Packet::decode_binary_frame(bytes)
-        };
-        match handle.input(|inner, now| feed(inner, id, now, packet)) {
-            Step::Continue => handle.wait_backlog(backlog_limit).await,
-            Step::Reply(p) => {
-                let _ = ctrl.send(Ctrl::Packet(p));
-            }
-            Step::Stop => break (DisconnectReason::TransportClose, Some(1000)),
         }
-    };
-    handle.input(|inner, _| detach(inner, id, reason));
-    let _ = ctrl.send(Ctrl::Close(close));
+    }
 }
 
-fn payload_bytes(p: Payload<'_>) -> Bytes {
-    match p {
-        Payload::Bytes(b) => b.freeze(),
-        other => Bytes::from(Vec::from(other)),
+impl<S> Socket<S> {
+    /// Whether this socket has no further use (the session is closed, or
+    /// the socket is neither the active transport nor the probe); if not,
+    /// the next change of the session wakes it.
+    fn session_over(&self, cx: &mut Context<'_>) -> bool {
+        let id = self.id;
+        self.handle.output(|inner, _| {
+            let over = inner.core.is_closed()
+                || (inner.active_ws != Some(id) && inner.probe_ws != Some(id));
+            if !over {
+                inner.ws_wakers.register(id, cx.waker());
+            }
+            over
+        })
     }
+}
+
+/// Reads what the socket has into `input`, through the thread's scratch
+/// buffer.
+fn poll_read_into<S: AsyncRead + Unpin>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    input: &mut BytesMut,
+) -> Poll<std::io::Result<usize>> {
+    SCRATCH_BUF.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let mut buf = ReadBuf::new(&mut scratch[..]);
+        match Pin::new(io).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => {
+                let filled = buf.filled();
+                input.extend_from_slice(filled);
+                Poll::Ready(Ok(filled.len()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }
 
 fn feed(inner: &mut Inner, id: u64, now: Instant, packet: Packet) -> Step {
@@ -335,96 +469,4 @@ fn feed(inner: &mut Inner, id: u64, now: Instant, packet: Packet) -> Step {
     } else {
         Step::Stop
     }
-}
-
-async fn write_loop<W>(
-    handle: &SessionHandle,
-    wr: &mut WebSocketWrite<W>,
-    id: u64,
-    mut ctrl: mpsc::UnboundedReceiver<Ctrl>,
-) where
-    W: AsyncWrite + Unpin,
-{
-    loop {
-        let notified = handle.changed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        while let Ok(c) = ctrl.try_recv() {
-            if !apply(wr, c).await {
-                return;
-            }
-        }
-        let (packets, state) = handle.output(|inner, _| {
-            if inner.active_ws == Some(id) {
-                let mut out = Vec::new();
-                while let Some(p) = inner.core.poll_transmit() {
-                    out.push(p);
-                }
-                let state = if inner.core.is_closed() {
-                    WriterState::Finished
-                } else {
-                    WriterState::Open
-                };
-                (out, state)
-            } else if inner.probe_ws == Some(id) {
-                (Vec::new(), WriterState::Open)
-            } else {
-                (Vec::new(), WriterState::Finished)
-            }
-        });
-        for p in &packets {
-            if write_packet(wr, p).await.is_err() {
-                return;
-            }
-        }
-        if let WriterState::Finished = state {
-            let _ = wr.write_frame(Frame::close(1000, b"")).await;
-            let _ = wr.flush().await;
-            return;
-        }
-        if !packets.is_empty() && wr.flush().await.is_err() {
-            return;
-        }
-        tokio::select! {
-            () = &mut notified => {}
-            c = ctrl.recv() => match c {
-                Some(c) => {
-                    if !apply(wr, c).await {
-                        return;
-                    }
-                }
-                None => return,
-            },
-        }
-    }
-}
-
-/// Writes a control frame; false once the socket is to be closed.
-async fn apply<W: AsyncWrite + Unpin>(wr: &mut WebSocketWrite<W>, c: Ctrl) -> bool {
-    let r = match c {
-        Ctrl::Packet(p) => write_packet(wr, &p).await,
-        Ctrl::Pong(v) => wr.write_frame(Frame::pong(Payload::Owned(v))).await,
-        Ctrl::Close(code) => {
-            if let Some(code) = code {
-                let _ = wr.write_frame(Frame::close(code, b"")).await;
-            }
-            let _ = wr.flush().await;
-            return false;
-        }
-    };
-    r.is_ok() && wr.flush().await.is_ok()
-}
-
-async fn write_packet<W: AsyncWrite + Unpin>(
-    wr: &mut WebSocketWrite<W>,
-    p: &Packet,
-) -> Result<(), WebSocketError> {
-    let (binary, bytes) = p.to_ws_frame();
-    let payload = Payload::Borrowed(&bytes);
-    let frame = if binary {
-        Frame::binary(payload)
-    } else {
-        Frame::text(payload)
-    };
-    wr.write_frame(frame).await
 }

@@ -1,0 +1,600 @@
+//! WebSocket framing (RFC 6455 §5), sans-IO, for the server side.
+//!
+//! [`MessageDecoder`] turns the bytes a client sent into whole messages and
+//! control frames: it checks the reserved bits, the opcode, the client's
+//! mask, control-frame rules, close codes and UTF-8, reassembles fragmented
+//! messages, and refuses a message over its size limit as soon as a frame
+//! header announces it (before its payload is buffered). Every refusal
+//! carries the close code the connection must be failed with
+//! ([`WsError::close_code`]).
+//!
+//! [`encode_frame`] and [`encode_close`] write unmasked (server) frames.
+//!
+//! The decoder keeps no buffer of its own: the driver owns the input bytes
+//! and can free them whenever they are all consumed, so an idle connection
+//! holds no read buffer at all.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use engineio_proto::ws::{encode_frame, MessageDecoder, OpCode, WsMessage};
+//!
+//! // A masked text frame "4hi", as a client sends it.
+//! let key = [1, 2, 3, 4];
+//! let mut frame = vec![0x81, 0x80 | 3];
+//! frame.extend_from_slice(&key);
+//! frame.extend(b"4hi".iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+//!
+//! let mut input = BytesMut::from(&frame[..]);
+//! let mut decoder = MessageDecoder::new(1_000_000);
+//! assert_eq!(
+//!     decoder.decode(&mut input).unwrap(),
+//!     Some(WsMessage::Text("4hi".into()))
+//! );
+//! assert!(input.is_empty());
+//!
+//! // The server's answer: unmasked.
+//! let mut out = Vec::new();
+//! encode_frame(&mut out, OpCode::Text, b"4hi");
+//! assert_eq!(out, b"\x81\x034hi");
+//! ```
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::packet::{Data, Packet};
+
+/// A frame's opcode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpCode {
+    /// A continuation of a fragmented message.
+    Continuation,
+    /// A text message (UTF-8).
+    Text,
+    /// A binary message.
+    Binary,
+    /// The closing handshake.
+    Close,
+    /// A ping.
+    Ping,
+    /// A pong.
+    Pong,
+}
+
+impl OpCode {
+    fn from_bits(b: u8) -> Option<OpCode> {
+        Some(match b {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            _ => return None,
+        })
+    }
+
+    const fn bits(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    const fn is_control(self) -> bool {
+        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
+    }
+}
+
+/// A whole message or a control frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    /// A text message; its bytes are valid UTF-8.
+    Text(Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping, with its payload (to be echoed in the pong).
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// A close frame, with its status code if it had one (the code is one a
+    /// peer may send; the reason, valid UTF-8, is dropped).
+    Close(Option<u16>),
+}
+
+/// Why a connection must be failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WsError {
+    /// The peer broke the framing rules (close code 1002).
+    #[error("websocket protocol error: {0}")]
+    Protocol(&'static str),
+    /// A message is over the size limit (close code 1009).
+    #[error("websocket message over the size limit")]
+    TooLarge,
+    /// A text message or close reason is not UTF-8 (close code 1007).
+    #[error("websocket text is not UTF-8")]
+    InvalidUtf8,
+}
+
+impl WsError {
+    /// The close code to fail the connection with.
+    pub const fn close_code(self) -> u16 {
+        match self {
+            WsError::Protocol(_) => 1002,
+            WsError::TooLarge => 1009,
+            WsError::InvalidUtf8 => 1007,
+        }
+    }
+}
+
+/// Whether a peer may send close code `code` (RFC 6455 §7.4; 1005, 1006
+/// and 1015 are for local use only).
+pub const fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
+}
+
+/// Decodes the frames a client sends (masked, RFC 6455 §5.3) into messages.
+#[derive(Debug)]
+pub struct MessageDecoder {
+    max_message: usize,
+    /// A fragmented message in progress: (is text, bytes so far).
+    partial: Option<(bool, BytesMut)>,
+}
+
+impl MessageDecoder {
+    /// A decoder that refuses messages over `max_message` bytes.
+    pub fn new(max_message: usize) -> Self {
+        MessageDecoder {
+            max_message,
+            partial: None,
+        }
+    }
+
+    /// Decodes the next message or control frame from the front of `input`,
+    /// consuming its bytes; `Ok(None)` when `input` holds no whole frame
+    /// yet (fragments of a message are consumed and kept meanwhile). After
+    /// an error the connection must be failed with its close code.
+    pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<WsMessage>, WsError> {
+        loop {
+            let Some(head) = self.header(input)? else {
+                return Ok(None);
+            };
+            if input.len() < head.len + head.payload {
+                // Make room for the whole frame at once.
+                input.reserve(head.len + head.payload - input.len());
+                return Ok(None);
+            }
+            let mut payload = input.split_to(head.len + head.payload);
+            payload.advance(head.len);
+            unmask(&mut payload, head.mask);
+            match head.opcode {
+                OpCode::Text | OpCode::Binary => {
+                    let text = head.opcode == OpCode::Text;
+                    if head.fin {
+                        return finish(text, payload).map(Some);
+                    }
+                    self.partial = Some((text, payload));
+                }
+                OpCode::Continuation => {
+                    let Some((text, mut buf)) = self.partial.take() else {
+                        return Err(WsError::Protocol("continuation without a message"));
+                    };
+                    buf.unsplit(payload);
+                    if head.fin {
+                        return finish(text, buf).map(Some);
+                    }
+                    self.partial = Some((text, buf));
+                }
+                OpCode::Ping => return Ok(Some(WsMessage::Ping(payload.freeze()))),
+                OpCode::Pong => return Ok(Some(WsMessage::Pong(payload.freeze()))),
+                OpCode::Close => {
+                    return match &payload[..] {
+                        [] => Ok(Some(WsMessage::Close(None))),
+                        [_] => Err(WsError::Protocol("close frame of one byte")),
+                        [a, b, reason @ ..] => {
+                            let code = u16::from_be_bytes([*a, *b]);
+                            if !close_code_allowed(code) {
+                                Err(WsError::Protocol("close code not allowed"))
+                            } else if std::str::from_utf8(reason).is_err() {
+                                Err(WsError::InvalidUtf8)
+                            } else {
+                                Ok(Some(WsMessage::Close(Some(code))))
+                            }
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Parses and checks the header at the front of `input`, if complete.
+    fn header(&self, input: &[u8]) -> Result<Option<Header>, WsError> {
+        let [b0, b1, ..] = *input else {
+            return Ok(None);
+        };
+        if b0 & 0x70 != 0 {
+            return Err(WsError::Protocol("reserved bits set"));
+        }
+        let fin = b0 & 0x80 != 0;
+        let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(WsError::Protocol("unknown opcode"))?;
+        if b1 & 0x80 == 0 {
+            return Err(WsError::Protocol("client frame not masked"));
+        }
+        let short = usize::from(b1 & 0x7F);
+        if opcode.is_control() && (!fin || short > 125) {
+            return Err(WsError::Protocol("bad control frame"));
+        }
+        match opcode {
+            OpCode::Continuation if self.partial.is_none() => {
+                return Err(WsError::Protocol("continuation without a message"))
+            }
+            OpCode::Text | OpCode::Binary if self.partial.is_some() => {
+                return Err(WsError::Protocol("new message inside a fragmented one"))
+            }
+            _ => {}
+        }
+        let ext = match short {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        let len = 2 + ext + 4;
+        if input.len() < len {
+            return Ok(None);
+        }
+        let payload = match ext {
+            0 => short as u64,
+            2 => u64::from(u16::from_be_bytes([input[2], input[3]])),
+            _ => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&input[2..10]);
+                let n = u64::from_be_bytes(b);
+                if n >> 63 != 0 {
+                    return Err(WsError::Protocol("payload length over 2^63"));
+                }
+                n
+            }
+        };
+        if !opcode.is_control() {
+            let so_far = self.partial.as_ref().map_or(0, |(_, b)| b.len()) as u64;
+            if so_far.saturating_add(payload) > self.max_message as u64 {
+                return Err(WsError::TooLarge);
+            }
+        }
+        let mut mask = [0u8; 4];
+        mask.copy_from_slice(&input[len - 4..len]);
+        Ok(Some(Header {
+            fin,
+            opcode,
+            mask,
+            len,
+            // At most `max_message` (a usize) or 125.
+            payload: payload as usize,
+        }))
+    }
+
+    /// Whether a fragmented message is in progress (its fragments are held).
+    pub fn is_mid_message(&self) -> bool {
+        self.partial.is_some()
+    }
+}
+
+struct Header {
+    fin: bool,
+    opcode: OpCode,
+    mask: [u8; 4],
+    /// Header length in bytes.
+    len: usize,
+    /// Payload length in bytes.
+    payload: usize,
+}
+
+fn finish(text: bool, buf: BytesMut) -> Result<WsMessage, WsError> {
+    if text {
+        if std::str::from_utf8(&buf).is_err() {
+            return Err(WsError::InvalidUtf8);
+        }
+        Ok(WsMessage::Text(buf.freeze()))
+    } else {
+        Ok(WsMessage::Binary(buf.freeze()))
+    }
+}
+
+/// XORs `buf` with the masking key (RFC 6455 §5.3), eight bytes at a time.
+fn unmask(buf: &mut [u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(w) ^ wide).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= key[i % 4];
+    }
+}
+
+/// Appends one unmasked, final frame (a server's frame) to `out`.
+pub fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
+    let n = payload.len();
+    out.reserve(10 + n);
+    out.push(0x80 | opcode.bits());
+    if n < 126 {
+        out.push(n as u8);
+    } else if let Ok(n) = u16::try_from(n) {
+        out.push(126);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(n as u64).to_be_bytes());
+    }
+    out.extend_from_slice(payload);
+}
+
+/// Appends the frame that carries `packet` on a WebSocket to `out`: a
+/// binary message as a binary frame, anything else as a text frame of the
+/// type digit and the data.
+pub fn encode_packet(out: &mut Vec<u8>, packet: &Packet) {
+    if let Packet::Message(Data::Binary(b)) = packet {
+        encode_frame(out, OpCode::Binary, b);
+        return;
+    }
+    let data = packet.text_data();
+    let n = 1 + data.len();
+    out.reserve(10 + n);
+    out.push(0x80 | OpCode::Text.bits());
+    if n < 126 {
+        out.push(n as u8);
+    } else if let Ok(n) = u16::try_from(n) {
+        out.push(126);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(n as u64).to_be_bytes());
+    }
+    out.push(packet.packet_type().as_byte());
+    out.extend_from_slice(data);
+}
+
+/// Appends a close frame with status `code` and no reason to `out`.
+pub fn encode_close(out: &mut Vec<u8>, code: u16) {
+    encode_frame(out, OpCode::Close, &code.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A client frame: masked with `key`.
+    fn client_frame(fin: bool, op: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+        let mut out = vec![(u8::from(fin) << 7) | op];
+        let n = payload.len();
+        if n < 126 {
+            out.push(0x80 | n as u8);
+        } else if n <= 0xFFFF {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
+    }
+
+    fn decode_all(bytes: &[u8], max: usize) -> Result<Vec<WsMessage>, WsError> {
+        let mut d = MessageDecoder::new(max);
+        let mut input = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(m) = d.decode(&mut input)? {
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    const K: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+    #[test]
+    fn rfc_6455_masked_hello() {
+        // RFC 6455 §5.7: a single-frame masked text message "Hello".
+        let bytes = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
+        assert_eq!(
+            decode_all(&bytes, 100).unwrap(),
+            vec![WsMessage::Text("Hello".into())]
+        );
+    }
+
+    #[test]
+    fn fragments_with_a_ping_between() {
+        let mut b = client_frame(false, 1, b"Hel", K);
+        b.extend(client_frame(true, 9, b"p", K));
+        b.extend(client_frame(true, 0, b"lo", K));
+        assert_eq!(
+            decode_all(&b, 100).unwrap(),
+            vec![WsMessage::Ping("p".into()), WsMessage::Text("Hello".into())]
+        );
+    }
+
+    #[test]
+    fn byte_by_byte_input_gives_the_same_messages() {
+        let mut b = client_frame(true, 2, &[7u8; 300], K);
+        b.extend(client_frame(true, 1, b"4x", K));
+        let mut d = MessageDecoder::new(1000);
+        let mut input = BytesMut::new();
+        let mut got = Vec::new();
+        for byte in b {
+            input.extend_from_slice(&[byte]);
+            while let Some(m) = d.decode(&mut input).unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                WsMessage::Binary(vec![7u8; 300].into()),
+                WsMessage::Text("4x".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_size_limit_is_inclusive_and_checked_from_the_header() {
+        assert!(decode_all(&client_frame(true, 2, &[0; 10], K), 10).is_ok());
+        // Only the header of an oversized frame is needed to refuse it.
+        let big = client_frame(true, 2, &[0; 11], K);
+        assert_eq!(decode_all(&big[..6], 10), Err(WsError::TooLarge));
+        // Fragments count together.
+        let mut b = client_frame(false, 2, &[0; 6], K);
+        b.extend(client_frame(true, 0, &[0; 5], K));
+        assert_eq!(decode_all(&b, 10), Err(WsError::TooLarge));
+        // A 64-bit length with the top bit set.
+        let mut huge = vec![0x82, 0xFF];
+        huge.extend_from_slice(&u64::MAX.to_be_bytes());
+        huge.extend_from_slice(&K);
+        assert_eq!(
+            decode_all(&huge, usize::MAX),
+            Err(WsError::Protocol("payload length over 2^63"))
+        );
+    }
+
+    #[test]
+    fn framing_errors_and_their_close_codes() {
+        let cases: Vec<(Vec<u8>, u16)> = vec![
+            (client_frame(true, 0x41, b"x", K), 1002),   // RSV1 set
+            (client_frame(true, 3, b"x", K), 1002),      // reserved opcode
+            (client_frame(false, 9, b"x", K), 1002),     // fragmented ping
+            (client_frame(true, 9, &[0; 126], K), 1002), // long ping
+            (client_frame(true, 0, b"x", K), 1002),      // continuation first
+            (vec![0x81, 0x01, b'x'], 1002),              // unmasked
+            (client_frame(true, 8, &[3], K), 1002),      // close of one byte
+            (client_frame(true, 8, &1005u16.to_be_bytes(), K), 1002),
+            (client_frame(true, 8, &[0x03, 0xE8, 0xFF], K), 1007),
+            (client_frame(true, 1, &[0xC3, 0x28], K), 1007),
+        ];
+        for (bytes, code) in cases {
+            let err = decode_all(&bytes, 100).unwrap_err();
+            assert_eq!(err.close_code(), code, "{bytes:02x?}: {err}");
+        }
+        let mut b = client_frame(false, 1, b"a", K);
+        b.extend(client_frame(true, 1, b"b", K));
+        assert_eq!(decode_all(&b, 100).unwrap_err().close_code(), 1002);
+        // A UTF-8 sequence split across fragments is fine.
+        let mut b = client_frame(false, 1, &[0xC3], K);
+        b.extend(client_frame(true, 0, &[0xA9], K));
+        assert_eq!(
+            decode_all(&b, 100).unwrap(),
+            vec![WsMessage::Text("é".into())]
+        );
+    }
+
+    #[test]
+    fn close_frames() {
+        assert_eq!(
+            decode_all(&client_frame(true, 8, b"", K), 10).unwrap(),
+            vec![WsMessage::Close(None)]
+        );
+        let mut p = 4000u16.to_be_bytes().to_vec();
+        p.extend_from_slice(b"bye");
+        assert_eq!(
+            decode_all(&client_frame(true, 8, &p, K), 10).unwrap(),
+            vec![WsMessage::Close(Some(4000))]
+        );
+        assert!(close_code_allowed(1000) && close_code_allowed(1013) && close_code_allowed(3000));
+        assert!(
+            !close_code_allowed(1004) && !close_code_allowed(1006) && !close_code_allowed(1015)
+        );
+        assert!(!close_code_allowed(999) && !close_code_allowed(5000) && !close_code_allowed(2000));
+    }
+
+    #[test]
+    fn encoding_uses_the_shortest_length_form() {
+        for (n, head) in [
+            (0usize, vec![0x82, 0]),
+            (125, vec![0x82, 125]),
+            (126, vec![0x82, 126, 0, 126]),
+            (65535, vec![0x82, 126, 0xFF, 0xFF]),
+            (65536, vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let mut out = Vec::new();
+            encode_frame(&mut out, OpCode::Binary, &vec![1u8; n]);
+            assert_eq!(&out[..head.len()], &head[..], "{n}");
+            assert_eq!(out.len(), head.len() + n);
+        }
+        let mut out = Vec::new();
+        encode_close(&mut out, 1009);
+        assert_eq!(out, [0x88, 2, 0x03, 0xF1]);
+    }
+
+    #[test]
+    fn packets_encode_like_their_ws_frame_form() {
+        let long = "x".repeat(70_000);
+        for p in [
+            Packet::ping(),
+            Packet::Message(Data::Text(crate::Text::from(long.as_str()))),
+            Packet::Message(Data::Text(crate::Text::from("é"))),
+            Packet::binary(Bytes::from(vec![1u8; 200])),
+            Packet::Close,
+        ] {
+            let (binary, bytes) = p.to_ws_frame();
+            let mut want = Vec::new();
+            let op = if binary { OpCode::Binary } else { OpCode::Text };
+            encode_frame(&mut want, op, &bytes);
+            let mut got = Vec::new();
+            encode_packet(&mut got, &p);
+            assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn masked_frames_round_trip_in_any_split(
+            msgs in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 1..8),
+            key in any::<[u8; 4]>(),
+            frag in 1usize..50,
+            cut in 1usize..64,
+        ) {
+            let mut wire = Vec::new();
+            let mut want = Vec::new();
+            for (text, body) in &msgs {
+                let body: Vec<u8> = if *text {
+                    String::from_utf8_lossy(body).into_owned().into_bytes()
+                } else {
+                    body.clone()
+                };
+                let chunks: Vec<&[u8]> = if body.is_empty() { vec![&[][..]] } else { body.chunks(frag).collect() };
+                for (i, c) in chunks.iter().enumerate() {
+                    let op = if i > 0 { 0 } else if *text { 1 } else { 2 };
+                    wire.extend(client_frame(i + 1 == chunks.len(), op, c, key));
+                }
+                want.push(if *text { WsMessage::Text(body.into()) } else { WsMessage::Binary(body.into()) });
+            }
+            let mut d = MessageDecoder::new(1 << 20);
+            let mut input = BytesMut::new();
+            let mut got = Vec::new();
+            for piece in wire.chunks(cut) {
+                input.extend_from_slice(piece);
+                while let Some(m) = d.decode(&mut input).unwrap() {
+                    got.push(m);
+                }
+            }
+            prop_assert!(input.is_empty());
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..300) {
+            let mut d = MessageDecoder::new(max);
+            let mut input = BytesMut::from(&bytes[..]);
+            while let Ok(Some(_)) = d.decode(&mut input) {}
+        }
+    }
+}
