@@ -17,6 +17,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,21 @@ class Server:
             except (OSError, IndexError):
                 pass
         return total / CLK_TCK
+
+    def cpu_seconds_fine(self):
+        """Like cpu_seconds, in nanoseconds instead of clock ticks (from each
+        thread's schedstat; threads that have exited are not counted)."""
+        total = 0
+        for pid in self._pids():
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    try:
+                        total += int((task / "schedstat").read_text().split()[0])
+                    except (OSError, ValueError, IndexError):
+                        pass
+            except OSError:
+                pass
+        return total / 1e9
 
     def rss_kb(self):
         total = 0
@@ -225,6 +241,7 @@ def run_peer(name, desc, cmd, cwd, env, args):
             res["workloads"][key] = {"title": title, "error": runs[0].get("error") if runs else "not run"}
     if not is_tcp:
         res["workloads"]["idle"] = idle_memory(name, cmd, cwd, env, args)
+        res["workloads"]["broadcast"] = broadcast(name, cmd, cwd, env, args)
     return res
 
 
@@ -253,6 +270,55 @@ def idle_memory(name, cmd, cwd, env, args):
                     "errors": r["errors"]}
     except Exception as e:
         return {"title": title, "error": str(e)}
+
+
+def broadcast(name, cmd, cwd, env, args):
+    """Workload 6: one fresh server, N WebSocket sessions; each round one
+    session sends `broadcast:64` and the server sends 64 bytes to every
+    session. Samples are the rounds: time from the trigger until the last
+    session has the message."""
+    n = 200 if args.quick else args.broadcast_connections
+    size = 64
+    rounds = max(args.runs, 3 if args.quick else 5)
+    round_timeout = 30 if args.quick else 60
+    title = f"6. Broadcast, one {size}-byte message to each of {n:,} WebSocket sessions"
+    try:
+        with Server(name, cmd, cwd, env) as srv:
+            proc = subprocess.Popen(pinned(CLIENT_CPU, [
+                EIO, "bench", f"http://127.0.0.1:{srv.port}", "--json", "--mode", "broadcast",
+                "--connections", n, "--size", size, "--rounds", rounds,
+                "--round-timeout", round_timeout, "--threads", 1]),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            watchdog = threading.Timer(240 + rounds * (round_timeout + 1), proc.kill)
+            watchdog.start()
+            # The bench marks the start and end of its rounds on stderr: the
+            # server's CPU time is read at both marks, so the connection
+            # storm before them is not counted.
+            cpu, tail = [], []
+            for line in proc.stderr:
+                if "broadcasting" in line or "rounds done" in line:
+                    cpu.append(srv.cpu_seconds_fine())
+                else:
+                    tail.append(line)
+            out = proc.stdout.read()
+            proc.wait(timeout=60)
+            watchdog.cancel()
+            if proc.returncode != 0 or not out.strip():
+                return {"title": title, "error": ("".join(tail) or out).strip()[-300:] or "eio bench failed"}
+            r = json.loads(out.strip().splitlines()[-1])
+    except Exception as e:
+        return {"title": title, "error": str(e)}
+    times = r["rounds"]
+    if not times:
+        return {"title": title, "error": r.get("error") or "no round completed"}
+    got = r["messages_received"]
+    server_cpu = round((cpu[1] - cpu[0]) * 1e6 / got, 2) if len(cpu) == 2 and got else None
+    log(f"  {name} broadcast rounds (ms): {times}")
+    return {"title": title, "unit": "ms", "median": statistics.median(times), "min": min(times),
+            "max": max(times), "rounds_ms": times, "sessions": r["connections"],
+            "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "server_cpu_us_per_msg": server_cpu,
+            "client_cpu_us_per_msg": r["client_cpu_us_per_msg"], "errors": r["errors"],
+            "runs": len(times), "note": r.get("error")}
 
 
 # ---------------------------------------------------------------- report
@@ -318,7 +384,7 @@ def report(results, args, stamp):
               "- messages/s = echoes received per second (one round trip per message); "
               "server CPU-µs/msg from /proc of the server process", ""]
     by = {r["name"]: r for r in results}
-    keys = [w[0] for w in workloads(args.quick)] + ["idle"]
+    keys = [w[0] for w in workloads(args.quick)] + ["idle", "broadcast"]
     titles = {}
     for r in results:
         for k, w in r["workloads"].items():
@@ -339,6 +405,31 @@ def report(results, args, stamp):
                 else:
                     lines.append(f"| {r['name']} | {w['sessions']:,} | {w['baseline_kb']:,} KB | "
                                  f"{w['loaded_kb']:,} KB | {fmt(w['kb_per_session'], 2)} |")
+        elif k == "broadcast":
+            ours = by.get("ours", {}).get("workloads", {}).get(k, {}).get("median")
+            lines += ["Time from the trigger until the last session has the message (lower is better); "
+                      "samples are the rounds against one server. p50/p99: each message's delivery time "
+                      "after the trigger. Server CPU-µs/msg: the server's CPU time during the rounds per "
+                      "message delivered. **this ÷ ours** = this server's median time ÷ ours "
+                      "(above 1: ours is faster).", "",
+                      "| server | ms to last delivery [min–max] | rounds | p50 ms | p99 ms | "
+                      "server CPU-µs/msg | errors | this ÷ ours |",
+                      "|---|---|---|---|---|---|---|---|"]
+            for r in results:
+                w = r["workloads"].get(k)
+                if not w:
+                    continue
+                if "error" in w:
+                    lines.append(f"| {r['name']} | failed: {str(w['error'])[:80]} | | | | | | |")
+                    continue
+                ratio = f"{w['median'] / ours:.2f}" if ours and w["median"] else "—"
+                lines.append(f"| {r['name']} | {fmt(w['median'], 1)} [{fmt(w['min'], 1)}–{fmt(w['max'], 1)}] | "
+                             f"{w['runs']} | {w['p50_ms']:.1f} | {w['p99_ms']:.1f} | "
+                             f"{fmt(w['server_cpu_us_per_msg'], 2)} | {w['errors']} | {ratio} |")
+            notes = [f"- {r['name']}: {r['workloads'][k]['note']}" for r in results
+                     if r["workloads"].get(k, {}).get("note")]
+            if notes:
+                lines += [""] + notes
         else:
             ours = by.get("ours", {}).get("workloads", {}).get(k, {}).get("median")
             tcp = by.get("tcp", {}).get("workloads", {}).get(k, {}).get("median")
@@ -403,6 +494,8 @@ def main():
     ap.add_argument("--idle-connections", type=int, default=10_000)
     ap.add_argument("--idle-seconds", type=float, default=50.0,
                     help="how long idle sessions are held (default 50 s > pingInterval + pingTimeout)")
+    ap.add_argument("--broadcast-connections", type=int, default=10_000,
+                    help="sessions of the broadcast workload (default 10,000; 200 with --quick)")
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()

@@ -14,6 +14,14 @@
 //! received over the whole run; after the measured window it stops sending
 //! and waits (up to `--drain` seconds) for the echoes still in flight, so
 //! `messages_lost` = sent − received after that wait.
+//!
+//! Broadcast mode opens `--connections` WebSocket sessions that only answer
+//! pings, then, `--rounds` times, has the first of them send the text
+//! message `broadcast:<size>`: the server under test answers it by sending
+//! `size` bytes of text (`x` repeated) to every session it has, the sender
+//! included (`eio serve` and the benchmark's peer servers implement this).
+//! A round's time runs from writing the trigger until the last session has
+//! received the message; each session must get exactly one per round.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -71,6 +79,13 @@ pub(crate) struct BenchArgs {
     /// still in flight before counting the rest as lost.
     #[arg(long, default_value_t = 5.0)]
     drain: f64,
+    /// Broadcast mode: rounds (one trigger, one message to every session).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Broadcast mode: seconds a round may take; sessions still without
+    /// the message then count as errors and no further round is run.
+    #[arg(long, default_value_t = 60.0)]
+    round_timeout: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +105,9 @@ enum Mode {
     Handshake,
     /// Hold the connections open, answering pings, sending nothing.
     Idle,
+    /// Time until every session has received one server broadcast
+    /// (WebSocket only; the server must implement `broadcast:<size>`).
+    Broadcast,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -105,6 +123,8 @@ struct Shared {
     measuring: AtomicBool,
     stop: AtomicBool,
     start: tokio::sync::watch::Sender<bool>,
+    /// Broadcast mode's books (empty otherwise).
+    broadcast: Broadcast,
 }
 
 impl Shared {
@@ -133,6 +153,8 @@ struct Conn {
     message: Bytes,
     in_flight: usize,
     binary: bool,
+    /// This connection's number (0 sends the broadcast triggers).
+    index: usize,
 }
 
 /// One connection's books: send times of the messages in flight (echoes
@@ -230,14 +252,30 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         start: tokio::sync::watch::channel(false).0,
+        broadcast: Broadcast::new(if args.mode == Mode::Broadcast {
+            args.connections
+        } else {
+            0
+        }),
     });
-    let message = Bytes::from(build_message(args.size, args.binary));
+    if args.mode == Mode::Broadcast && (args.transport != Transport::Websocket || args.binary) {
+        return Err("broadcast mode needs --transport websocket and text messages".into());
+    }
+    let message = if args.mode == Mode::Broadcast {
+        // What every session must receive: the message packet of `size`
+        // bytes of `x`.
+        let mut m = vec![b'x'; args.size + 1];
+        m[0] = b'4';
+        Bytes::from(m)
+    } else {
+        Bytes::from(build_message(args.size, args.binary))
+    };
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.connections.max(1));
     let mut tasks = Vec::with_capacity(args.connections);
     // Open connections with bounded concurrency so a large run does not
     // flood the listen backlog.
     let opening = Arc::new(tokio::sync::Semaphore::new(200));
-    for _ in 0..args.connections {
+    for index in 0..args.connections {
         let opening = opening.clone();
         let mut conn = Conn {
             target: target.clone(),
@@ -248,6 +286,7 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             message: message.clone(),
             in_flight: args.in_flight.max(1),
             binary: args.binary,
+            index,
         };
         let transport = args.transport;
         tasks.push(tokio::spawn(async move {
@@ -255,6 +294,7 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             let shared = conn.shared.clone();
             let res = match (conn.mode, transport) {
                 (Mode::Handshake, _) => handshake_loop(conn).await,
+                (Mode::Broadcast, _) => ws_broadcast_conn(conn).await,
                 (_, Transport::Tcp) => tcp_conn(conn).await,
                 (_, Transport::Websocket) => ws_conn(conn).await,
                 (_, Transport::Polling) => polling_conn(conn).await,
@@ -276,6 +316,9 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             Ok(Some(())) => ready += 1,
             _ => break,
         }
+    }
+    if args.mode == Mode::Broadcast {
+        return broadcast_run(&args, &shared, tasks).await;
     }
     let duration = Duration::from_secs_f64(args.duration.max(0.1));
     let cpu_start = process_cpu_ns();
@@ -386,6 +429,7 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             Mode::Echo => "messages/s",
             Mode::Handshake => "handshakes/s",
             Mode::Idle => "pings/s",
+            Mode::Broadcast => unreachable!("reported by broadcast_run"),
         };
         println!(
             "eio bench {}: {} connections ({:?}, {:?}), {} in flight, {}-byte {}, {:.1} s",
@@ -411,6 +455,423 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
     }
     if connected == 0 {
         return Err("no connection could be opened".into());
+    }
+    Ok(())
+}
+
+/// Broadcast mode's shared books.
+struct Broadcast {
+    /// Time origin of the nanosecond stamps below.
+    base: Instant,
+    /// Per connection: open, and broadcast messages received.
+    open: Box<[AtomicBool]>,
+    counts: Box<[AtomicU64]>,
+    /// Broadcast messages received in the current round, and how many
+    /// make it complete.
+    received: AtomicU64,
+    expected: AtomicU64,
+    /// When the current round's trigger was written, and when the latest
+    /// message arrived (ns since `base`).
+    trigger_ns: AtomicU64,
+    last_ns: AtomicU64,
+    /// Messages that were not the expected broadcast.
+    unexpected: AtomicU64,
+    /// Told when `received` reaches `expected`.
+    done: tokio::sync::Notify,
+    /// Connection 0's write half, which sends the triggers.
+    trigger: std::sync::Mutex<Option<Arc<tokio::sync::Mutex<WebSocket<WriteIo>>>>>,
+}
+
+impl Broadcast {
+    fn new(connections: usize) -> Self {
+        Broadcast {
+            base: Instant::now(),
+            open: (0..connections).map(|_| AtomicBool::new(false)).collect(),
+            counts: (0..connections).map(|_| AtomicU64::new(0)).collect(),
+            received: AtomicU64::new(0),
+            expected: AtomicU64::new(u64::MAX),
+            trigger_ns: AtomicU64::new(0),
+            last_ns: AtomicU64::new(0),
+            unexpected: AtomicU64::new(0),
+            done: tokio::sync::Notify::new(),
+            trigger: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    /// Connection `index` received the broadcast message.
+    fn received(&self, index: usize, recorder: &mut Recorder) {
+        let now = self.now_ns();
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        self.last_ns.fetch_max(now, Ordering::AcqRel);
+        let since = now.saturating_sub(self.trigger_ns.load(Ordering::Acquire));
+        recorder.record(Duration::from_nanos(since));
+        if self.received.fetch_add(1, Ordering::AcqRel) + 1 == self.expected.load(Ordering::Acquire)
+        {
+            self.done.notify_one();
+        }
+    }
+}
+
+/// The read half of a split TCP stream as the `AsyncRead + AsyncWrite`
+/// fastwebsockets wants (with automatic pongs and closes off it never
+/// writes): a session's reads and writes can then wait independently.
+struct ReadIo(tokio::net::tcp::OwnedReadHalf);
+
+impl tokio::io::AsyncRead for ReadIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ReadIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::Unsupported.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The write half of a split TCP stream (reads see end of stream; only
+/// `write_frame` is used).
+struct WriteIo(tokio::net::tcp::OwnedWriteHalf);
+
+impl tokio::io::AsyncRead for WriteIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for WriteIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// One broadcast-mode session: reads and counts broadcast messages and
+/// answers pings; connection 0 also hands its write half to the rounds,
+/// which write the triggers while this task keeps reading.
+async fn ws_broadcast_conn(c: Conn) -> Result<(), BoxError> {
+    let Conn {
+        target,
+        shared,
+        ready,
+        permit,
+        message,
+        index,
+        ..
+    } = c;
+    let stream = ws_upgrade(&target, "EIO=4&transport=websocket").await;
+    drop(permit);
+    let stream = match stream {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(()).await;
+            return Err(e);
+        }
+    };
+    let (read, write) = stream.into_split();
+    let mut ws = WebSocket::after_handshake(ReadIo(read), Role::Client);
+    ws.set_auto_pong(false);
+    ws.set_auto_close(false);
+    let mut ws = FragmentCollector::new(ws);
+    let writer = Arc::new(tokio::sync::Mutex::new(WebSocket::after_handshake(
+        WriteIo(write),
+        Role::Client,
+    )));
+    let open = ws.read_frame().await;
+    let opened =
+        matches!(&open, Ok(f) if f.opcode == OpCode::Text && f.payload.first() == Some(&b'0'));
+    let bc = &shared.broadcast;
+    if opened {
+        bc.open[index].store(true, Ordering::Release);
+        if index == 0 {
+            if let Ok(mut t) = bc.trigger.lock() {
+                *t = Some(writer.clone());
+            }
+        }
+    }
+    let _ = ready.send(()).await;
+    match open {
+        Ok(_) if opened => {}
+        Ok(_) => return Err("first frame is not an open packet".into()),
+        Err(e) => return Err(e.into()),
+    }
+    let mut tally = Tally::new(&shared, 0);
+    let res = async {
+        loop {
+            let frame = ws.read_frame().await?;
+            match (frame.opcode, frame.payload.first()) {
+                (OpCode::Text, Some(b'4')) if frame.payload[..] == message[..] => {
+                    bc.received(index, &mut tally.recorder);
+                }
+                (OpCode::Binary, _) | (OpCode::Text, Some(b'4')) => {
+                    bc.unexpected.fetch_add(1, Ordering::Relaxed);
+                }
+                (OpCode::Text, Some(b'2')) => {
+                    let mut pong = *b"3";
+                    writer
+                        .lock()
+                        .await
+                        .write_frame(Frame::text(Payload::BorrowedMut(&mut pong)))
+                        .await?;
+                }
+                (OpCode::Ping, _) => {
+                    let payload = frame.payload.to_vec();
+                    writer
+                        .lock()
+                        .await
+                        .write_frame(Frame::pong(Payload::Owned(payload)))
+                        .await?;
+                }
+                (OpCode::Text, Some(b'1')) | (OpCode::Close, _) => {
+                    return Err::<(), BoxError>("server closed the session".into())
+                }
+                _ => {}
+            }
+        }
+    }
+    .await;
+    bc.open[index].store(false, Ordering::Release);
+    res
+}
+
+/// Broadcast mode once the connections are open: runs the rounds and
+/// reports.
+async fn broadcast_run(
+    args: &BenchArgs,
+    shared: &Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+) -> Result<(), BoxError> {
+    let bc = &shared.broadcast;
+    let connected = bc.open.iter().filter(|o| o.load(Ordering::Acquire)).count() as u64;
+    let writer = bc.trigger.lock().ok().and_then(|t| t.clone());
+    let timeout = Duration::from_secs_f64(args.round_timeout.max(0.1));
+    let mut rounds_ms: Vec<f64> = Vec::new();
+    let mut first_error: Option<String> = None;
+    let (mut missing, mut duplicates) = (0u64, 0u64);
+    let cpu_start = process_cpu_ns();
+    let start = Instant::now();
+    if let Some(writer) = writer.filter(|_| connected > 0) {
+        // Let the server settle after the connection storm.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Progress marks on stderr: the peer harness samples the server's
+        // CPU time between them.
+        eprintln!("eio bench: {connected} sessions open, broadcasting");
+        for round in 1..=args.rounds as u64 {
+            bc.received.store(0, Ordering::Release);
+            bc.expected.store(connected, Ordering::Release);
+            bc.last_ns.store(0, Ordering::Release);
+            let mut trigger = format!("4broadcast:{}", args.size).into_bytes();
+            let t0 = {
+                let mut w = writer.lock().await;
+                let t0 = bc.now_ns();
+                bc.trigger_ns.store(t0, Ordering::Release);
+                if let Err(e) = w
+                    .write_frame(Frame::text(Payload::BorrowedMut(&mut trigger)))
+                    .await
+                {
+                    first_error = Some(format!("could not send the trigger: {e}"));
+                    break;
+                }
+                t0
+            };
+            let complete = tokio::time::timeout(timeout, bc.done.notified())
+                .await
+                .is_ok();
+            // A session has it or not; a second copy is a duplicate.
+            for (open, count) in bc.open.iter().zip(bc.counts.iter()) {
+                let n = count.load(Ordering::Acquire);
+                if n > round {
+                    duplicates += n - round;
+                    count.store(round, Ordering::Release);
+                } else if n < round && (open.load(Ordering::Acquire) || n > 0) {
+                    missing += round - n;
+                    count.store(round, Ordering::Release);
+                }
+            }
+            if !complete {
+                first_error = Some(format!(
+                    "round {round}: {} of {connected} sessions received the broadcast within {:.0} s",
+                    bc.received.load(Ordering::Acquire),
+                    timeout.as_secs_f64()
+                ));
+                break;
+            }
+            let last = bc.last_ns.load(Ordering::Acquire);
+            rounds_ms.push(last.saturating_sub(t0) as f64 / 1e6);
+            if (round as usize) < args.rounds {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    } else {
+        first_error = Some("the trigger connection did not open".into());
+    }
+    eprintln!("eio bench: rounds done");
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_ns = process_cpu_ns().saturating_sub(cpu_start);
+    shared.stop.store(true, Ordering::Release);
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut hist = new_histogram();
+    for h in COLLECTED
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+    {
+        let _ = hist.add(&h);
+    }
+    let delivered: u64 = hist.len();
+    let unexpected = bc.unexpected.load(Ordering::Relaxed);
+    let errors = shared.errors.load(Ordering::Relaxed) + missing + duplicates + unexpected;
+    let ms = |v: u64| v as f64 / 1000.0;
+    let (p50, p99, max) = if hist.is_empty() {
+        (0.0, 0.0, 0.0)
+    } else {
+        (
+            ms(hist.value_at_quantile(0.5)),
+            ms(hist.value_at_quantile(0.99)),
+            ms(hist.max()),
+        )
+    };
+    let mut sorted = rounds_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    };
+    let (min, max_round) = (
+        sorted.first().copied().unwrap_or(0.0),
+        sorted.last().copied().unwrap_or(0.0),
+    );
+    let busy_s = rounds_ms.iter().sum::<f64>() / 1000.0;
+    let rate = if busy_s > 0.0 {
+        delivered as f64 / busy_s
+    } else {
+        0.0
+    };
+    let cpu_us_per_msg = if delivered > 0 {
+        cpu_ns as f64 / 1000.0 / delivered as f64
+    } else {
+        0.0
+    };
+    if args.json {
+        let out = serde_json::json!({
+            "mode": "broadcast",
+            "transport": "websocket",
+            "size": args.size,
+            "connections": connected,
+            "rounds": rounds_ms.iter().map(|v| round3(*v)).collect::<Vec<_>>(),
+            "round_median_ms": round3(median),
+            "round_min_ms": round3(min),
+            "round_max_ms": round3(max_round),
+            "messages_per_sec": round1(rate),
+            "p50_ms": round3(p50),
+            "p99_ms": round3(p99),
+            "max_ms": round3(max),
+            "messages_received": delivered,
+            "missing": missing,
+            "duplicates": duplicates,
+            "unexpected": unexpected,
+            "errors": errors,
+            "error": first_error,
+            "duration_s": round3(elapsed),
+            "client_cpu_us_per_msg": round3(cpu_us_per_msg),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "eio bench {}: broadcast of {} bytes to {} WebSocket sessions, {} of {} rounds",
+            args.url,
+            args.size,
+            connected,
+            rounds_ms.len(),
+            args.rounds
+        );
+        let list: Vec<String> = rounds_ms.iter().map(|v| format!("{v:.1}")).collect();
+        println!("  rounds (ms)   {}", list.join("  "));
+        println!("  round         median {median:.3} ms   min {min:.3} ms   max {max_round:.3} ms");
+        println!(
+            "  per message   p50 {p50:.3} ms   p99 {p99:.3} ms   max {max:.3} ms after the trigger"
+        );
+        println!(
+            "  errors        {errors} (missing {missing}, duplicates {duplicates}, \
+             unexpected {unexpected})"
+        );
+        if let Some(e) = &first_error {
+            println!("  stopped       {e}");
+        }
+        println!("  client CPU    {cpu_us_per_msg:.3} µs per message");
+    }
+    if connected == 0 {
+        return Err("no connection could be opened".into());
+    }
+    if rounds_ms.is_empty() {
+        return Err(first_error
+            .unwrap_or_else(|| "no round completed".into())
+            .into());
     }
     Ok(())
 }
@@ -483,7 +944,9 @@ fn process_cpu_ns() -> u64 {
         .sum()
 }
 
-async fn ws_handshake(target: &Target, query: &str) -> Result<WebSocket<TcpStream>, BoxError> {
+/// Opens a TCP connection and upgrades it to WebSocket; the stream is
+/// positioned at the first frame.
+async fn ws_upgrade(target: &Target, query: &str) -> Result<TcpStream, BoxError> {
     let mut stream = TcpStream::connect(target.addr).await?;
     stream.set_nodelay(true)?;
     let req = format!(
@@ -510,6 +973,11 @@ async fn ws_handshake(target: &Target, query: &str) -> Result<WebSocket<TcpStrea
         )
         .into());
     }
+    Ok(stream)
+}
+
+async fn ws_handshake(target: &Target, query: &str) -> Result<WebSocket<TcpStream>, BoxError> {
+    let stream = ws_upgrade(target, query).await?;
     let mut ws = WebSocket::after_handshake(stream, Role::Client);
     ws.set_auto_pong(true);
     ws.set_auto_close(true);
@@ -526,6 +994,7 @@ async fn ws_conn(c: Conn) -> Result<(), BoxError> {
         message,
         in_flight,
         binary,
+        ..
     } = c;
     let ws = ws_handshake(&target, "EIO=4&transport=websocket").await;
     drop(permit);
@@ -670,6 +1139,7 @@ async fn polling_conn(c: Conn) -> Result<(), BoxError> {
         message,
         in_flight,
         binary,
+        ..
     } = c;
     let target = &*target;
     let setup = async {

@@ -1,7 +1,9 @@
 //! `eio serve`: an echo server with python-engineio's latency demo page.
 //!
 //! Every message is sent back to its sender (text as text, binary as
-//! binary). By default `/` serves a page that connects with the official
+//! binary), except the text message `broadcast:<N>` (e.g. `broadcast:64`),
+//! which instead sends N bytes of text (`x` repeated) to every open session,
+//! the sender included: the trigger of `eio bench --mode broadcast`. By default `/` serves a page that connects with the official
 //! `engine.io-client` (from npm, never copied into this repository) and
 //! charts round-trip latency live.
 
@@ -13,7 +15,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Args;
 use engineio::server::{
-    CookieConfig, CorsOrigins, Server, ServerOptions, StaticFiles, StaticFilesLayer, TransportKind,
+    CookieConfig, CorsOrigins, Data, Server, ServerOptions, StaticFiles, StaticFilesLayer,
+    TransportKind,
 };
 use http_body_util::Full;
 use tower::Layer;
@@ -149,8 +152,17 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
 async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     let server = Server::builder().options(options(&args)?).build()?;
     let echo = server.clone();
-    server.on_message(move |sid, data| {
-        let _ = echo.send(sid, data);
+    let max_payload = args.max_payload;
+    server.on_message(move |sid, data| match broadcast_size(&data) {
+        Some(n) if n <= max_payload => {
+            let msg = Data::from("x".repeat(n));
+            for sid in echo.sids() {
+                let _ = echo.send(sid, msg.clone());
+            }
+        }
+        _ => {
+            let _ = echo.send(sid, data);
+        }
     });
 
     let demo = if args.no_demo {
@@ -195,6 +207,14 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     server.shutdown(Duration::from_secs(5)).await?;
     serving.abort();
     Ok(())
+}
+
+/// N if `data` is the text `broadcast:<N>`.
+fn broadcast_size(data: &Data) -> Option<usize> {
+    match data {
+        Data::Text(t) => t.as_str().strip_prefix("broadcast:")?.parse().ok(),
+        Data::Binary(_) => None,
+    }
 }
 
 /// `--static URL=PATH` rules, python-engineio's `static_files`: a file, or

@@ -251,6 +251,46 @@ fn bench_against_serve_reports_numbers() {
     assert!((4.9..6.0).contains(&d), "{v}");
 }
 
+/// `eio bench --mode broadcast`: `eio serve` answers `broadcast:<N>` by
+/// sending N bytes to every session, and every session gets exactly one
+/// copy per round.
+#[test]
+fn bench_broadcast_against_serve() {
+    let serve = Serve::start(&["--no-demo"]);
+    let out = Command::new(EIO)
+        .args([
+            "bench",
+            &serve.url,
+            "--mode",
+            "broadcast",
+            "--connections",
+            "50",
+            "--size",
+            "64",
+            "--rounds",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["connections"], 50, "{v}");
+    assert_eq!(v["errors"], 0, "{v}");
+    assert_eq!(v["messages_received"], 150, "{v}");
+    assert_eq!(v["rounds"].as_array().unwrap().len(), 3, "{v}");
+    let (min, med, max) = (
+        v["round_min_ms"].as_f64().unwrap(),
+        v["round_median_ms"].as_f64().unwrap(),
+        v["round_max_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= med && med <= max, "{v}");
+}
+
 /// Headless Chromium loads the demo page, connects with the npm
 /// engine.io-client, and gets latency samples. Needs Debian's chromium and
 /// `npm ci --prefix eio/tests/browser` (both done by scripts/test.sh).

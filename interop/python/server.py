@@ -22,8 +22,10 @@ ignores keys it does not know), e.g. ``ping_interval`` and ``ping_timeout``
 Behaviour: a handshake whose query string contains ``reject`` is refused by
 the connect handler returning ``{"message": "rejected", "code": 42}`` (401
 with that JSON body); a text message ``disconnect`` makes the server
-disconnect that sid; every other message is echoed back (text as text,
-binary as binary).
+disconnect that sid; a text message ``broadcast:<N>`` (e.g. ``broadcast:64``)
+sends N bytes of text (``x`` repeated) to every connected sid, the sender
+included (the benchmark's broadcast workload); every other message is echoed
+back (text as text, binary as binary).
 
 Prints ``LISTENING <port>`` once bound to 127.0.0.1:0; exits when stdin
 closes.
@@ -31,6 +33,7 @@ closes.
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -38,6 +41,8 @@ import types
 
 import engineio
 import uvicorn
+
+BROADCAST = re.compile(r'broadcast:[0-9]+')
 
 
 def raw_json():
@@ -76,6 +81,10 @@ def main():
     async def on_message(sid, data):
         if data == 'disconnect':
             await eio.disconnect(sid)
+        elif isinstance(data, str) and BROADCAST.fullmatch(data):
+            msg = 'x' * int(data[len('broadcast:'):])
+            for other in list(eio.sockets):
+                await eio.send(other, msg)
         elif isinstance(data, (str, bytes, bytearray)):
             await eio.send(sid, data)
         else:
