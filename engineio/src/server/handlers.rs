@@ -134,15 +134,20 @@ pub(crate) async fn guarded<T>(what: &'static str, sid: Sid, fut: BoxFuture<T>) 
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(v) => Some(v),
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic".to_owned());
-            tracing::error!(%sid, handler = what, panic = %msg, "event handler panicked");
+            log_panic(what, sid, &*panic);
             None
         }
     }
+}
+
+/// Logs the panic of handler `what`.
+pub(crate) fn log_panic(what: &'static str, sid: Sid, panic: &(dyn std::any::Any + Send)) {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".to_owned());
+    tracing::error!(%sid, handler = what, panic = %msg, "event handler panicked");
 }
 
 /// Awaits a `spawn_blocking` task, re-raising its panic so that

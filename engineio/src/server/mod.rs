@@ -95,6 +95,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use engineio_proto::ServerConfig;
+use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
 pub use crate::http::{
@@ -130,7 +131,7 @@ pub(crate) struct Shared {
     pub(crate) allow_request: Option<AllowRequestFn>,
     pub(crate) remote_addr: Option<RemoteAddrFn>,
     handlers: RwLock<Handlers>,
-    sessions: RwLock<HashMap<Sid, Arc<SessionHandle>>>,
+    sessions: RwLock<HashMap<Sid, Arc<SessionHandle>, SidHash>>,
     sessions_changed: Notify,
     /// `Some(deadline)` once a shutdown started.
     pub(crate) shutdown: watch::Sender<Option<std::time::Instant>>,
@@ -171,19 +172,18 @@ impl Shared {
             .sessions
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rng = rand::rng();
         for _ in 0..4 {
+            // The thread's CSPRNG (ChaCha, seeded and reseeded from the
+            // OS): no system call per session.
             let mut bytes = [0u8; Sid::RANDOM_BYTES];
-            if let Err(e) = getrandom::fill(&mut bytes) {
-                tracing::error!(error = %e, "no randomness for a session id");
-                return None;
-            }
+            rng.fill_bytes(&mut bytes);
             let sid = Sid::from_random(bytes);
-            if sessions.contains_key(&sid) {
-                continue;
+            if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(sid) {
+                let handle = SessionHandle::new(sid, transport, &self.config, Arc::downgrade(self));
+                slot.insert(handle.clone());
+                return Some(handle);
             }
-            let handle = SessionHandle::new(sid, transport, &self.config, Arc::downgrade(self));
-            sessions.insert(sid, handle.clone());
-            return Some(handle);
         }
         None
     }
@@ -223,6 +223,42 @@ impl Shared {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutdown.borrow().is_some()
+    }
+}
+
+/// Hashes sids for the session table: they are 120 random bits from a
+/// CSPRNG, so a cheap mix of their bytes spreads them as well as SipHash
+/// would. Peers only look sids up (they cannot choose the sids that are
+/// inserted), so there is no collision attack to defend against.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SidHash;
+
+impl std::hash::BuildHasher for SidHash {
+    type Hasher = SidHasher;
+
+    fn build_hasher(&self) -> SidHasher {
+        SidHasher(0)
+    }
+}
+
+pub(crate) struct SidHasher(u64);
+
+impl std::hash::Hasher for SidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, _len: usize) {
+        // The length prefix of the sid's byte array: always the same.
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
     }
 }
 
@@ -299,7 +335,7 @@ impl Server {
                 allow_request,
                 remote_addr,
                 handlers: RwLock::new(Handlers::default()),
-                sessions: RwLock::new(HashMap::new()),
+                sessions: RwLock::new(HashMap::with_hasher(SidHash)),
                 sessions_changed: Notify::new(),
                 shutdown: watch::Sender::new(None),
                 stop_accepting: watch::Sender::new(false),
@@ -636,5 +672,32 @@ impl Server {
     /// Wraps `inner` directly (the layer applied to one service).
     pub fn service<S>(&self, inner: S) -> EngineIoService<S> {
         EngineIoService::new(self.clone(), inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn sid_hashes_spread_over_buckets_and_control_bytes() {
+        let mut low = vec![0u32; 1 << 12];
+        let mut top = [0u32; 128];
+        let mut rng = rand::rng();
+        let n = 200_000;
+        for _ in 0..n {
+            let mut b = [0u8; Sid::RANDOM_BYTES];
+            rng.fill_bytes(&mut b);
+            let h = SidHash.hash_one(Sid::from_random(b));
+            low[(h & 0xFFF) as usize] += 1;
+            top[(h >> 57) as usize] += 1;
+        }
+        // Uniform: about 49 per low bucket and 1,562 per top-7-bit value.
+        let (lmin, lmax) = (low.iter().min().unwrap(), low.iter().max().unwrap());
+        let (tmin, tmax) = (top.iter().min().unwrap(), top.iter().max().unwrap());
+        assert!(*lmin > 15 && *lmax < 100, "low bits {lmin}..{lmax}");
+        assert!(*tmin > 1_300 && *tmax < 1_850, "top bits {tmin}..{tmax}");
     }
 }

@@ -19,9 +19,10 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use engineio_proto::{
@@ -29,7 +30,7 @@ use engineio_proto::{
 };
 use tokio::sync::Notify;
 
-use super::handlers::guarded;
+use super::handlers::{guarded, log_panic};
 use super::Shared;
 
 /// What the handler task receives, in order.
@@ -55,6 +56,13 @@ pub(crate) struct Inner {
     /// Whether a handler task is draining `events`. The task exists only
     /// while there are events: an idle session has none.
     handler_running: bool,
+    /// Set by a WebSocket task around its input: events that input queues
+    /// are left for that task to run (see [`SessionHandle::run_handlers_here`])
+    /// instead of starting a handler task.
+    pub(crate) defer_handlers: bool,
+    /// The deferred events are claimed (`handler_running` is set for them)
+    /// and wait for the WebSocket task.
+    handlers_deferred: bool,
 }
 
 /// Wakers of the (at most two: active and probe) WebSocket tasks of a
@@ -160,6 +168,8 @@ impl SessionHandle {
                 ws_wakers: SocketWakers::default(),
                 events: VecDeque::new(),
                 handler_running: false,
+                defer_handlers: false,
+                handlers_deferred: false,
             }),
             changed: Notify::new(),
             driver: Notify::new(),
@@ -227,8 +237,14 @@ impl SessionHandle {
                 }
             }
         }
+        let defer = std::mem::take(&mut inner.defer_handlers);
         if !inner.events.is_empty() && !inner.handler_running && self.is_accepted() {
-            self.spawn_handlers(inner);
+            if defer {
+                inner.handler_running = true;
+                inner.handlers_deferred = true;
+            } else {
+                self.spawn_handlers(inner);
+            }
         }
         let deadline = inner.core.poll_timeout();
         if deadline != inner.deadline {
@@ -299,6 +315,61 @@ impl SessionHandle {
                     self.input(|inner, now| inner.core.handle_timeout(now));
                 }
                 () = self.driver.notified() => {}
+            }
+        }
+    }
+
+    /// Runs the events deferred by the calling WebSocket task's last input
+    /// on that task, as long as each handler completes when first polled
+    /// (every sync handler does): a message echoed from its handler then
+    /// costs no task switch. A handler that has to wait moves, with the rest
+    /// of the queue, to a handler task, so the socket never waits for it;
+    /// the disconnect handler always runs on a handler task.
+    pub(crate) fn run_handlers_here(self: &Arc<Self>, shared: &Arc<Shared>, cx: &mut Context<'_>) {
+        if !std::mem::take(&mut lock(&self.inner).handlers_deferred) {
+            return;
+        }
+        let sid = self.sid;
+        let handlers = shared.handlers();
+        while let Some(ev) = self.next_event() {
+            let data = match ev {
+                HandlerEvent::Message(data) => data,
+                HandlerEvent::Disconnect(reason) => {
+                    lock(&self.inner)
+                        .events
+                        .push_front(HandlerEvent::Disconnect(reason));
+                    tokio::spawn(self.clone().run_handlers(shared.clone()));
+                    return;
+                }
+            };
+            let Some(h) = &handlers.message else {
+                self.message_done();
+                continue;
+            };
+            let mut fut = h(sid, data);
+            if shared.options.async_handlers {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    guarded("message", sid, fut).await;
+                    this.message_done();
+                });
+                continue;
+            }
+            match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                Ok(Poll::Ready(())) => self.message_done(),
+                Ok(Poll::Pending) => {
+                    let (this, shared) = (self.clone(), shared.clone());
+                    tokio::spawn(async move {
+                        guarded("message", sid, fut).await;
+                        this.message_done();
+                        this.run_handlers(shared).await;
+                    });
+                    return;
+                }
+                Err(panic) => {
+                    log_panic("message", sid, &*panic);
+                    self.message_done();
+                }
             }
         }
     }

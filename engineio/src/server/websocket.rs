@@ -155,6 +155,7 @@ enum State {
 struct Socket<S> {
     io: S,
     handle: Arc<SessionHandle>,
+    shared: Arc<Shared>,
     id: u64,
     backlog_limit: usize,
     decoder: MessageDecoder,
@@ -178,13 +179,13 @@ fn spawn_socket(shared: Arc<Shared>, handle: Arc<SessionHandle>, fut: UpgradeFut
                     id,
                     backlog_limit: shared.options.max_queued_packets,
                     decoder: MessageDecoder::new(shared.options.max_http_buffer_size),
+                    shared,
                     input: BytesMut::new(),
                     out: Vec::new(),
                     written: 0,
                     unflushed: false,
                     state: State::Open,
                 };
-                drop(shared);
                 socket.await;
             }
             Err(e) => tracing::debug!(sid = %handle.sid, error = %e, "websocket upgrade failed"),
@@ -301,10 +302,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                 };
                 let id = self.id;
                 let step = self.handle.input(|inner, now| {
-                    // This task runs: the input must not wake it again.
+                    // This task runs: the input must not wake it again, and
+                    // it runs the handlers for what the input queues.
                     inner.ws_wakers.remove(id);
+                    inner.defer_handlers = true;
                     feed(inner, id, now, packet)
                 });
+                self.handle.run_handlers_here(&self.shared, cx);
                 match step {
                     Step::Continue => {}
                     Step::Reply(p) => ws::encode_packet(&mut self.out, &p),
