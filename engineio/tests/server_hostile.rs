@@ -670,6 +670,90 @@ async fn ten_thousand_unused_handshakes_are_reaped_and_memory_returns() {
     assert_serving(&base).await;
 }
 
+/// Opens a direct WebSocket session over raw TCP; returns the stream, with
+/// the `101` head and the `open` frame read.
+async fn raw_ws(base: &str) -> tokio::net::TcpStream {
+    let h = host(base);
+    let mut tcp = tokio::net::TcpStream::connect(h).await.unwrap();
+    let head = format!(
+        "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {h}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n\r\n") {
+        got.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"));
+    let (op, payload) = raw_frame(&mut tcp).await.expect("open frame");
+    assert_eq!((op, payload.first()), (1, Some(&b'0')));
+    tcp
+}
+
+/// Reads one server frame: `(opcode, payload)`, `None` at the end.
+async fn raw_frame(tcp: &mut tokio::net::TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut h = [0u8; 2];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut h))
+        .await
+        .expect("no frame in time")
+        .ok()?;
+    assert_eq!(h[1] & 0x80, 0, "server frames are not masked");
+    let len = match h[1] & 0x7F {
+        126 => usize::from(tcp.read_u16().await.ok()?),
+        127 => usize::try_from(tcp.read_u64().await.ok()?).unwrap(),
+        n => usize::from(n),
+    };
+    let mut payload = vec![0; len];
+    tcp.read_exact(&mut payload).await.ok()?;
+    Some((h[0] & 0x0F, payload))
+}
+
+/// Frames that break RFC 6455 fail the connection with close 1002 and end
+/// the session with `TransportError`; an unallowed close code too.
+#[tokio::test]
+async fn malformed_websocket_frames_fail_the_connection_with_1002() {
+    let (_eio, base, mut d) = echo(Server::builder()).await;
+    let mut long_ping = vec![0x89, 0x80 | 126, 0, 126, 0, 0, 0, 0];
+    long_ping.extend_from_slice(&[0; 126]);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("reserved bit", vec![0xC1, 0x81, 0, 0, 0, 0, b'4']),
+        ("unmasked", vec![0x81, 0x01, b'4']),
+        ("unknown opcode", vec![0x83, 0x80, 0, 0, 0, 0]),
+        ("fragmented ping", vec![0x09, 0x80, 0, 0, 0, 0]),
+        ("ping over 125 bytes", long_ping),
+        ("continuation first", vec![0x80, 0x81, 0, 0, 0, 0, b'x']),
+        ("close code 1005", vec![0x88, 0x82, 0, 0, 0, 0, 0x03, 0xED]),
+        ("close of one byte", vec![0x88, 0x81, 0, 0, 0, 0, 0x03]),
+    ];
+    for (what, bytes) in cases {
+        let mut tcp = raw_ws(&base).await;
+        tcp.write_all(&bytes).await.unwrap();
+        let code = loop {
+            match raw_frame(&mut tcp).await {
+                Some((8, p)) => break u16::from_be_bytes([p[0], p[1]]),
+                Some(_) => {}
+                None => panic!("{what}: closed without a close frame"),
+            }
+        };
+        assert_eq!(code, 1002, "{what}");
+        assert_eq!(
+            recv(&mut d).await.1,
+            DisconnectReason::TransportError,
+            "{what}"
+        );
+    }
+    // A client close frame with an allowed code is echoed.
+    let mut tcp = raw_ws(&base).await;
+    tcp.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x0F, 0xA0])
+        .await
+        .unwrap();
+    let (op, p) = raw_frame(&mut tcp).await.expect("close frame");
+    assert_eq!((op, &p[..]), (8, &[0x0F, 0xA0][..]));
+    assert_eq!(recv(&mut d).await.1, DisconnectReason::TransportClose);
+    assert_serving(&base).await;
+}
+
 /// An upgrade probe that never sends `5`, on a hand-written WebSocket
 /// (cheap enough for thousands in a debug build): returns how long after
 /// `3probe` the server closed the socket.
