@@ -149,8 +149,14 @@ async fn everything_queued_before_a_server_disconnect_arrives_first() {
             })
             .await;
         }
-        for m in numbered("q", N) {
-            eio.send(sid, m).unwrap();
+        // 2,000 messages of about 110 bytes: more than one write batch of
+        // the WebSocket transport (64 KiB).
+        let sent: Vec<String> = numbered("q", N)
+            .into_iter()
+            .map(|m| format!("{m}:{}", "x".repeat(100)))
+            .collect();
+        for m in &sent {
+            eio.send(sid, m.as_str()).unwrap();
         }
         eio.disconnect(sid).unwrap();
         // Nothing can be queued after the close.
@@ -165,11 +171,7 @@ async fn everything_queued_before_a_server_disconnect_arrives_first() {
                 other => panic!("{mode}: unexpected {other:?}"),
             }
         };
-        assert!(
-            got == numbered("q", N),
-            "{mode}: got {} messages",
-            got.len()
-        );
+        assert!(got == sent, "{mode}: got {} messages", got.len());
         assert_eq!(reason, DisconnectReason::ServerDisconnect, "{mode}");
     }
 }

@@ -144,6 +144,9 @@ enum State {
     /// any), for at most `CLOSE_GRACE`.
     Closing {
         close: Option<u16>,
+        /// Whether packets the core still queues go out first (the
+        /// session ended while this socket was its transport).
+        drain: bool,
         grace: Pin<Box<tokio::time::Sleep>>,
     },
 }
@@ -221,7 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Socket<S> {
                     inner.ws_wakers.remove(id);
                     detach(inner, id, end.reason);
                 });
-                this.start_closing(end.close);
+                this.start_closing(end.close, false);
             }
         }
         let r = this.poll_write_side(cx);
@@ -239,10 +242,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Socket<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
-    fn start_closing(&mut self, close: Option<u16>) {
+    fn start_closing(&mut self, close: Option<u16>, drain: bool) {
         self.input = BytesMut::new();
         self.state = State::Closing {
             close,
+            drain,
             grace: Box::pin(tokio::time::sleep(CLOSE_GRACE)),
         };
     }
@@ -352,7 +356,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                             // Blocked on a client that does not read: the
                             // session may still end meanwhile.
                             if self.session_over(cx) {
-                                self.start_closing(Some(1000));
+                                self.start_closing(Some(1000), true);
                             }
                         }
                         return Poll::Pending;
@@ -365,7 +369,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                 self.out.clear();
             }
             self.written = 0;
-            if let State::Closing { close, .. } = &mut self.state {
+            if let State::Closing { close, drain, .. } = &mut self.state {
+                if *drain {
+                    let (id, out) = (self.id, &mut self.out);
+                    let more = self.handle.output(|inner, _| {
+                        inner.active_ws == Some(id) && !take_packets(inner, out)
+                    });
+                    *drain = more || !self.out.is_empty();
+                    if !self.out.is_empty() {
+                        continue;
+                    }
+                }
                 // Pending bytes are out: the close frame, then the end.
                 if let Some(code) = close.take() {
                     ws::encode_close(&mut self.out, code);
@@ -379,13 +393,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             let (id, out) = (self.id, &mut self.out);
             let finished = self.handle.output(|inner, _| {
                 let finished = if inner.active_ws == Some(id) {
-                    while out.len() < OUT_BATCH {
-                        let Some(p) = inner.core.poll_transmit() else {
-                            break;
-                        };
-                        ws::encode_packet(out, &p);
-                    }
-                    inner.core.is_closed()
+                    // A closed session still gets everything it queued.
+                    take_packets(inner, out) && inner.core.is_closed()
                 } else {
                     inner.probe_ws != Some(id)
                 };
@@ -397,7 +406,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             if finished {
                 // The session is over, or this socket has no further use:
                 // what was queued, then a normal close.
-                self.start_closing(Some(1000));
+                self.start_closing(Some(1000), false);
                 continue;
             }
             if self.out.is_empty() {
@@ -429,6 +438,18 @@ impl<S> Socket<S> {
             over
         })
     }
+}
+
+/// Encodes the packets the core has ready into `out`, up to `OUT_BATCH`
+/// bytes; true once the queue is empty.
+fn take_packets(inner: &mut Inner, out: &mut Vec<u8>) -> bool {
+    while out.len() < OUT_BATCH {
+        let Some(p) = inner.core.poll_transmit() else {
+            return true;
+        };
+        ws::encode_packet(out, &p);
+    }
+    false
 }
 
 /// Reads what the socket has into `input`, through the thread's scratch
