@@ -21,8 +21,11 @@
 //! A [`Server`] is a cheap handle (an `Arc`); clone it into handlers and
 //! background tasks. The protocol itself (heartbeats, queues, the upgrade,
 //! overlapping requests) is decided by [`engineio_proto::ServerSession`];
-//! this module only moves bytes and runs timers and handlers. Handlers run
-//! on their own task per session, so a slow handler never delays a ping.
+//! this module only moves bytes and runs timers and handlers. A handler
+//! that waits (an async handler awaiting IO, a blocking handler on the
+//! blocking pool) runs on the session's handler task, so it never delays a
+//! ping; a sync message handler on a WebSocket runs right where the message
+//! was read, so an echo costs no task switch.
 //!
 //! # Example
 //!
@@ -395,10 +398,12 @@ impl Server {
         self
     }
 
-    /// Sets the message handler, a plain closure run on the session's
-    /// handler task (it must not block the runtime; use
-    /// [`Server::on_message_async`] for IO). Messages of one session arrive
-    /// in order, one at a time, unless [`ServerOptions::async_handlers`].
+    /// Sets the message handler, a plain closure. It runs on the task that
+    /// read the message (a WebSocket) or on the session's handler task
+    /// (polling), so it must not block the runtime: use
+    /// [`Server::on_message_async`] for IO, or [`blocking::Server`] for
+    /// blocking code. Messages of one session arrive in order, one at a
+    /// time, unless [`ServerOptions::async_handlers`].
     ///
     /// ```
     /// use engineio::server::{Data, Server};

@@ -13,9 +13,11 @@
 //! The driver task owns the session's only timer (quinn's
 //! `ConnectionDriver` shape): it sleeps until the core's `poll_timeout()`,
 //! re-arming only when that deadline changes. User handlers run on a
-//! separate task, so a slow handler never delays a heartbeat; that task
-//! exists only while events wait (it ends once the queue is empty), so an
-//! idle session costs its driver and its socket task, and no queue.
+//! separate task, so a handler that waits never delays a heartbeat; that
+//! task exists only while events wait (it ends once the queue is empty), so
+//! an idle session costs its driver and its socket task, and no queue. A
+//! WebSocket task that read a message runs the handlers itself as long as
+//! they complete without waiting ([`SessionHandle::run_handlers_here`]).
 
 use std::any::Any;
 use std::collections::VecDeque;
