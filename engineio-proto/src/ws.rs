@@ -319,20 +319,25 @@ fn unmask(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// Appends one unmasked, final frame (a server's frame) to `out`.
-pub fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
-    let n = payload.len();
-    out.reserve(10 + n);
+/// Appends the header of an unmasked, final frame of `len` payload bytes
+/// (the shortest length form), reserving room for the payload too.
+fn encode_header(out: &mut Vec<u8>, opcode: OpCode, len: usize) {
+    out.reserve(10 + len);
     out.push(0x80 | opcode.bits());
-    if n < 126 {
-        out.push(n as u8);
-    } else if let Ok(n) = u16::try_from(n) {
+    if len < 126 {
+        out.push(len as u8);
+    } else if let Ok(n) = u16::try_from(len) {
         out.push(126);
         out.extend_from_slice(&n.to_be_bytes());
     } else {
         out.push(127);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
+        out.extend_from_slice(&(len as u64).to_be_bytes());
     }
+}
+
+/// Appends one unmasked, final frame (a server's frame) to `out`.
+pub fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
+    encode_header(out, opcode, payload.len());
     out.extend_from_slice(payload);
 }
 
@@ -345,18 +350,7 @@ pub fn encode_packet(out: &mut Vec<u8>, packet: &Packet) {
         return;
     }
     let data = packet.text_data();
-    let n = 1 + data.len();
-    out.reserve(10 + n);
-    out.push(0x80 | OpCode::Text.bits());
-    if n < 126 {
-        out.push(n as u8);
-    } else if let Ok(n) = u16::try_from(n) {
-        out.push(126);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
-    }
+    encode_header(out, OpCode::Text, 1 + data.len());
     out.push(packet.packet_type().as_byte());
     out.extend_from_slice(data);
 }
