@@ -31,11 +31,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
-use fastwebsockets::{FragmentCollector, Frame, OpCode, Payload, Role, WebSocket};
+use fastwebsockets::{
+    FragmentCollector, FragmentCollectorRead, Frame, OpCode, Payload, Role, WebSocket,
+    WebSocketWrite,
+};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 
 /// Options of `eio bench`.
@@ -479,7 +483,7 @@ struct Broadcast {
     /// Told when `received` reaches `expected`.
     done: tokio::sync::Notify,
     /// Connection 0's write half, which sends the triggers.
-    trigger: std::sync::Mutex<Option<Arc<tokio::sync::Mutex<WebSocket<WriteIo>>>>>,
+    trigger: std::sync::Mutex<Option<Arc<tokio::sync::Mutex<WebSocketWrite<OwnedWriteHalf>>>>>,
 }
 
 impl Broadcast {
@@ -516,95 +520,6 @@ impl Broadcast {
     }
 }
 
-/// The read half of a split TCP stream as the `AsyncRead + AsyncWrite`
-/// fastwebsockets wants (with automatic pongs and closes off it never
-/// writes): a session's reads and writes can then wait independently.
-struct ReadIo(tokio::net::tcp::OwnedReadHalf);
-
-impl tokio::io::AsyncRead for ReadIo {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for ReadIo {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        _buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::task::Poll::Ready(Err(std::io::ErrorKind::Unsupported.into()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-/// The write half of a split TCP stream (reads see end of stream; only
-/// `write_frame` is used).
-struct WriteIo(tokio::net::tcp::OwnedWriteHalf);
-
-impl tokio::io::AsyncRead for WriteIo {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        _buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for WriteIo {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
 /// One broadcast-mode session: reads and counts broadcast messages and
 /// answers pings; connection 0 also hands its write half to the rounds,
 /// which write the triggers while this task keeps reading.
@@ -627,16 +542,17 @@ async fn ws_broadcast_conn(c: Conn) -> Result<(), BoxError> {
             return Err(e);
         }
     };
-    let (read, write) = stream.into_split();
-    let mut ws = WebSocket::after_handshake(ReadIo(read), Role::Client);
+    // Split, so that the rounds can write the trigger while this task
+    // keeps reading; pongs and closes are written here, by hand.
+    let mut ws = WebSocket::after_handshake(stream, Role::Client);
     ws.set_auto_pong(false);
     ws.set_auto_close(false);
-    let mut ws = FragmentCollector::new(ws);
-    let writer = Arc::new(tokio::sync::Mutex::new(WebSocket::after_handshake(
-        WriteIo(write),
-        Role::Client,
-    )));
-    let open = ws.read_frame().await;
+    let (read, write) = ws.split(TcpStream::into_split);
+    let mut ws = FragmentCollectorRead::new(read);
+    let writer = Arc::new(tokio::sync::Mutex::new(write));
+    // With automatic pongs and closes off, reading never has to send.
+    let mut no_send = |_| std::future::ready(Ok::<(), std::convert::Infallible>(()));
+    let open = ws.read_frame(&mut no_send).await;
     let opened =
         matches!(&open, Ok(f) if f.opcode == OpCode::Text && f.payload.first() == Some(&b'0'));
     let bc = &shared.broadcast;
@@ -657,7 +573,7 @@ async fn ws_broadcast_conn(c: Conn) -> Result<(), BoxError> {
     let mut tally = Tally::new(&shared, 0);
     let res = async {
         loop {
-            let frame = ws.read_frame().await?;
+            let frame = ws.read_frame(&mut no_send).await?;
             match (frame.opcode, frame.payload.first()) {
                 (OpCode::Text, Some(b'4')) if frame.payload[..] == message[..] => {
                     bc.received(index, &mut tally.recorder);
