@@ -224,24 +224,7 @@ fn serve_without_demo_answers_404_at_root() {
 #[test]
 fn bench_against_serve_reports_numbers() {
     let serve = Serve::start(&["--no-demo"]);
-    let out = Command::new(EIO)
-        .args([
-            "bench",
-            &serve.url,
-            "--connections",
-            "4",
-            "--duration",
-            "5",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bench_json(&serve.url, &["--connections", "4", "--duration", "5"]);
     assert_eq!(v["connections"], 4);
     assert_eq!(v["errors"], 0);
     assert!(v["messages_per_sec"].as_f64().unwrap() > 0.0, "{v}");
@@ -257,10 +240,9 @@ fn bench_against_serve_reports_numbers() {
 #[test]
 fn bench_broadcast_against_serve() {
     let serve = Serve::start(&["--no-demo"]);
-    let out = Command::new(EIO)
-        .args([
-            "bench",
-            &serve.url,
+    let v = bench_json(
+        &serve.url,
+        &[
             "--mode",
             "broadcast",
             "--connections",
@@ -269,16 +251,8 @@ fn bench_broadcast_against_serve() {
             "64",
             "--rounds",
             "3",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["connections"], 50, "{v}");
     assert_eq!(v["errors"], 0, "{v}");
     assert_eq!(v["messages_received"], 150, "{v}");
@@ -358,6 +332,23 @@ fn serve_static_cors_and_cookie_options() {
     assert_eq!(status, 400);
     assert_eq!(body, r#"{"code":3,"message":"Bad request"}"#);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `eio bench URL ARGS --json`, which must succeed; its JSON output.
+fn bench_json(url: &str, args: &[&str]) -> Value {
+    let out = Command::new(EIO)
+        .arg("bench")
+        .arg(url)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn http_get(url: &str) -> String {
