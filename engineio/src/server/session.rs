@@ -32,7 +32,7 @@ use engineio_proto::{
 };
 use tokio::sync::Notify;
 
-use super::handlers::{guarded, log_panic};
+use super::handlers::{guarded, log_panic, BoxFuture};
 use super::Shared;
 
 /// What the handler task receives, in order.
@@ -240,14 +240,7 @@ impl SessionHandle {
             }
         }
         let defer = std::mem::take(&mut inner.defer_handlers);
-        if !inner.events.is_empty() && !inner.handler_running && self.is_accepted() {
-            if defer {
-                inner.handler_running = true;
-                inner.handlers_deferred = true;
-            } else {
-                self.spawn_handlers(inner);
-            }
-        }
+        self.dispatch_events(inner, defer);
         let deadline = inner.core.poll_timeout();
         if deadline != inner.deadline {
             inner.deadline = deadline;
@@ -263,15 +256,21 @@ impl SessionHandle {
     pub(crate) fn start(self: &Arc<Self>) {
         self.accepted.store(true, Ordering::Release);
         tokio::spawn(self.clone().drive());
-        let mut inner = lock(&self.inner);
-        if !inner.events.is_empty() && !inner.handler_running {
-            self.spawn_handlers(&mut inner);
-        }
+        self.dispatch_events(&mut lock(&self.inner), false);
     }
 
-    /// Starts a handler task for the queued events.
-    fn spawn_handlers(self: &Arc<Self>, inner: &mut Inner) {
-        if let Some(shared) = self.shared.upgrade() {
+    /// Sees that queued events get handled once the session is accepted and
+    /// no one handles them yet: claims them for the calling WebSocket task
+    /// (`defer`, see [`SessionHandle::run_handlers_here`]) or starts a
+    /// handler task.
+    fn dispatch_events(self: &Arc<Self>, inner: &mut Inner, defer: bool) {
+        if inner.events.is_empty() || inner.handler_running || !self.is_accepted() {
+            return;
+        }
+        if defer {
+            inner.handler_running = true;
+            inner.handlers_deferred = true;
+        } else if let Some(shared) = self.shared.upgrade() {
             inner.handler_running = true;
             tokio::spawn(self.clone().run_handlers(shared));
         }
@@ -350,11 +349,7 @@ impl SessionHandle {
             };
             let mut fut = h(sid, data);
             if shared.options.async_handlers {
-                let this = self.clone();
-                tokio::spawn(async move {
-                    guarded("message", sid, fut).await;
-                    this.message_done();
-                });
+                self.spawn_message(fut);
                 continue;
             }
             match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
@@ -362,8 +357,7 @@ impl SessionHandle {
                 Ok(Poll::Pending) => {
                     let (this, shared) = (self.clone(), shared.clone());
                     tokio::spawn(async move {
-                        guarded("message", sid, fut).await;
-                        this.message_done();
+                        this.handle_message(fut).await;
                         this.run_handlers(shared).await;
                     });
                     return;
@@ -386,14 +380,9 @@ impl SessionHandle {
                     Some(h) => {
                         let fut = h(sid, data);
                         if shared.options.async_handlers {
-                            let this = self.clone();
-                            tokio::spawn(async move {
-                                guarded("message", sid, fut).await;
-                                this.message_done();
-                            });
+                            self.spawn_message(fut);
                         } else {
-                            guarded("message", sid, fut).await;
-                            self.message_done();
+                            self.handle_message(fut).await;
                         }
                     }
                 },
@@ -408,6 +397,18 @@ impl SessionHandle {
                 }
             }
         }
+    }
+
+    /// Runs one message handler to completion.
+    async fn handle_message(&self, fut: BoxFuture<()>) {
+        guarded("message", self.sid, fut).await;
+        self.message_done();
+    }
+
+    /// Runs one message handler on its own task (`async_handlers`).
+    fn spawn_message(self: &Arc<Self>, fut: BoxFuture<()>) {
+        let this = self.clone();
+        tokio::spawn(async move { this.handle_message(fut).await });
     }
 
     fn message_done(&self) {
