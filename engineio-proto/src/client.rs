@@ -155,6 +155,13 @@ impl ClientSession {
         self.state == State::Open
     }
 
+    /// Whether packets wait to be handed to a transport (by
+    /// [`poll_transmit`](Self::poll_transmit) or
+    /// [`poll_payload`](Self::poll_payload)).
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed(_))

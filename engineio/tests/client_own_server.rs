@@ -201,3 +201,35 @@ async fn blocking_client_against_our_server() {
     .await
     .unwrap();
 }
+
+/// `flush` returns only once the server has the messages queued before it:
+/// over polling that means their POST was answered, so a server-side
+/// record of them exists without any waiting.
+#[tokio::test]
+async fn flush_returns_once_queued_messages_reached_the_server() {
+    let eio = Server::builder().build().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    eio.on_message(move |_sid, data| {
+        if let engineio::proto::Data::Text(t) = data {
+            log.lock().unwrap().push(t.as_str().to_owned());
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { eio.serve(listener).await });
+    let client = builder(&[TransportKind::Polling])
+        .connect(&url)
+        .await
+        .unwrap();
+    for i in 0..50 {
+        client.send(format!("m{i}")).unwrap();
+    }
+    client.flush().await;
+    assert_eq!(seen.lock().unwrap().len(), 50, "flush returned early");
+    client.disconnect().await;
+    // On a closed connection it returns at once.
+    tokio::time::timeout(Duration::from_secs(1), client.flush())
+        .await
+        .expect("flush on a closed client hangs");
+}

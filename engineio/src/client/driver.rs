@@ -41,6 +41,9 @@ pub(crate) enum Command {
     Disconnect,
     /// Stop now, sending nothing more.
     Abort,
+    /// Answer once everything queued before it has left (see
+    /// [`Client::flush`](super::Client::flush)).
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 type HttpFuture = BoxFuture<Result<HttpAnswer, reqwest::Error>>;
@@ -87,6 +90,8 @@ pub(crate) struct Driver {
     /// Set on a graceful close: how long the `close` packet may take.
     linger_until: Option<Instant>,
     aborted: bool,
+    /// `Command::Flush` callers waiting for the queue to drain.
+    flush_waiters: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The parts [`Driver::new`] takes.
@@ -139,6 +144,7 @@ impl Driver {
             closed: None,
             linger_until: None,
             aborted: false,
+            flush_waiters: Vec::new(),
         };
         if let Some(socket) = ws {
             let id = d.new_ws_id();
@@ -268,6 +274,11 @@ impl Driver {
         while let Some(ev) = self.session.poll_event() {
             self.on_session_event(ev, now);
         }
+        if !self.flush_waiters.is_empty() && self.flushed() {
+            for w in self.flush_waiters.drain(..) {
+                let _ = w.send(());
+            }
+        }
         let deadline = match (self.session.poll_timeout(), self.linger_until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -278,6 +289,15 @@ impl Driver {
                 self.timer.as_mut().reset(at.into());
             }
         }
+    }
+
+    /// Whether everything queued has left: handed to the WebSocket writer
+    /// (which keeps order), or carried by a polling POST that was answered.
+    /// A closed session has nothing more to send.
+    fn flushed(&self) -> bool {
+        self.session.is_closed()
+            || (!self.session.has_queued()
+                && (self.session.transport() == TransportKind::WebSocket || self.post.is_none()))
     }
 
     fn on_session_event(&mut self, ev: SessionEvent, now: Instant) {
@@ -327,6 +347,7 @@ impl Driver {
                 }
                 self.session.close();
             }
+            Command::Flush(tx) => self.flush_waiters.push(tx),
             Command::Abort => {
                 self.aborted = true;
                 self.session.close();

@@ -336,6 +336,27 @@ impl Client {
         self.wait().await;
     }
 
+    /// Waits until every message queued before this call has left: on
+    /// polling, the POST that carried it was answered; on WebSocket, it was
+    /// handed to the socket, ahead of anything sent later. Returns at once
+    /// when the connection is closed. A layer on top uses it to make sure
+    /// its goodbye messages reach the server before the `close` packet
+    /// (which a polling server may handle first when both share a payload).
+    ///
+    /// ```no_run
+    /// # async fn run(client: engineio::client::Client) -> engineio::client::Result<()> {
+    /// client.send("bye")?;
+    /// client.flush().await;
+    /// client.disconnect().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.inner.commands.send(Command::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     pub(crate) fn request_disconnect(&self) {
         self.inner.shared.set_state(State::Disconnecting);
         let _ = self.inner.commands.send(Command::Disconnect);
