@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the reference Engine.IO peers that the Rust tests run against:
-#   interop/node_modules  engine.io + engine.io-client, from package-lock.json (npm ci)
-#   interop/.venv         python-engineio and friends, from python/requirements.txt
+# Installs the reference Engine.IO and Socket.IO peers that the Rust tests run against:
+#   interop/node_modules  engine.io, engine.io-client, socket.io, socket.io-client,
+#                         socket.io-msgpack-parser, from package-lock.json (npm ci)
+#   interop/.venv         python-engineio, python-socketio (+ msgpack) and friends,
+#                         from python/requirements.txt
 # Idempotent: each part is skipped while a stamp records the lock file it was
 # installed from, so a second run takes well under a second.
 # Needs node/npm and python3 (with the venv module: Debian's python3-venv).
@@ -12,7 +14,7 @@ cd "$here"
 
 hash_of() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
 
-# --- Node: engine.io / engine.io-client -----------------------------------
+# --- Node: engine.io / engine.io-client / socket.io -----------------------
 node_stamp="node_modules/.interop-stamp"
 node_want="$(hash_of package-lock.json)-$(node --version)"
 if [[ -f "$node_stamp" && "$(cat "$node_stamp")" == "$node_want" ]]; then
@@ -23,7 +25,7 @@ else
   echo "$node_want" >"$node_stamp"
 fi
 
-# --- Python: python-engineio ----------------------------------------------
+# --- Python: python-engineio / python-socketio ----------------------------
 venv=".venv"
 py_stamp="$venv/.interop-stamp"
 py_want="$(hash_of python/requirements.txt)-$(python3 -c 'import sys; print(sys.version.split()[0])')"
@@ -51,7 +53,8 @@ else
   echo "$py_want" >"$py_stamp"
 fi
 
-# A quick check that both sets of peers import.
-node -e 'require("engine.io"); require("engine.io-client")'
-"$venv/bin/python" -c 'import engineio, uvicorn, aiohttp, requests, websocket'
+# A quick check that every peer library imports.
+node -e 'for (const m of ["engine.io", "engine.io-client", "socket.io",
+  "socket.io-client", "socket.io-msgpack-parser"]) require(m)'
+"$venv/bin/python" -c 'import engineio, socketio, msgpack, uvicorn, aiohttp, requests, websocket'
 echo "interop: ready"

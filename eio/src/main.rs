@@ -2,13 +2,15 @@
 //!
 //! - `eio serve`: an echo server with a live latency demo page;
 //! - `eio connect URL`: a client printing one JSON object per event;
-//! - `eio bench URL`: a raw Engine.IO v4 load generator.
+//! - `eio bench URL`: a raw Engine.IO v4 load generator;
+//! - `eio sio URL`: a scriptable Socket.IO client (JSON lines both ways).
 
 use clap::{Parser, Subcommand};
 
 mod bench;
 mod connect;
 mod serve;
+mod sio;
 
 /// The Engine.IO command line.
 #[derive(Debug, Parser)]
@@ -28,6 +30,9 @@ enum Command {
     /// Load an Engine.IO server with echo traffic, handshakes or idle
     /// connections, and report messages/s and latency.
     Bench(bench::BenchArgs),
+    /// A Socket.IO client: prints one JSON object per event, runs one JSON
+    /// command per stdin line (emit, call, disconnect).
+    Sio(sio::SioArgs),
     /// A plain TCP echo server: the floor `eio bench --transport tcp`
     /// measures against.
     #[command(hide = true)]
@@ -49,7 +54,18 @@ enum Command {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `eio sio` reports every fatal error, bad arguments included, as
+        // its JSON error line.
+        Err(e) if std::env::args().nth(1).as_deref() == Some("sio") && e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let _ = sio::fatal(first.trim_start_matches("error: "));
+            e.exit()
+        }
+        Err(e) => e.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -61,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Connect(args) => connect::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Sio(args) => sio::run(args),
         Command::TcpEcho { host, port } => bench::tcp_echo(&host, port),
     };
     match result {

@@ -1,0 +1,1 @@
+//! The blocking Socket.IO client (work in progress).
