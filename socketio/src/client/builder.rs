@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::handlers::{Handlers, NamespaceHandler, NsObject};
 use super::{AsyncClient, Event};
+use crate::proto::packet::normalize_nsp as normalize_namespace;
 use crate::proto::{DecoderLimits, ReconnectConfig, Serializer};
 use crate::{to_args, DisconnectReason, Value};
 
@@ -121,15 +122,6 @@ fn ack_args<R: Serialize>(r: &R) -> Vec<Value> {
         tracing::error!("socket.io handler: cannot serialise its return value: {e}");
         Vec::new()
     })
-}
-
-/// `""` is `/`, and a name gets a leading slash if it has none.
-pub(crate) fn normalize_namespace(ns: &str) -> String {
-    if ns.starts_with('/') {
-        ns.to_owned()
-    } else {
-        format!("/{ns}")
-    }
 }
 
 fn ns_key(ns: &str) -> String {

@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use self::builder::{Auth, ClientBuilder, ClientOptions, ConnectOptions};
 pub use self::handlers::NamespaceHandler;
 
-use self::builder::normalize_namespace;
+use crate::proto::packet::normalize_nsp as normalize_namespace;
 use self::driver::Command;
 use self::handlers::Handlers;
 use crate::{to_args, Error, Result, Value};
