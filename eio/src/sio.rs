@@ -19,7 +19,9 @@
 //! ```
 //!
 //! Server events that ask for an acknowledgement are acknowledged with the
-//! arguments they carried. Fatal: a failed first connection, a refused
+//! arguments they carried. A failed reconnection attempt prints a
+//! `connect_error` per namespace with the error's text as `data`; a `call`
+//! on a namespace that is not connected prints its `ack_timeout` at once. Fatal: a failed first connection, a refused
 //! namespace, a namespace not connected within `--wait-timeout`,
 //! exhausted reconnection attempts, invalid arguments.
 
@@ -78,17 +80,38 @@ pub(crate) struct SioArgs {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A field of an output line.
+enum Field {
+    Json(Json),
+    Raw(Raw),
+}
+
+impl From<Json> for Field {
+    fn from(v: Json) -> Self {
+        Field::Json(v)
+    }
+}
+
+impl From<Raw> for Field {
+    fn from(v: Raw) -> Self {
+        Field::Raw(v)
+    }
+}
+
 /// Prints one line: a JSON object with `fields` in the contract's order
 /// (`serde_json`'s maps sort their keys).
-fn print(fields: &[(&str, Json)]) {
+fn print(fields: Vec<(&str, Field)>) {
     let mut line = String::from("{");
-    for (i, (k, v)) in fields.iter().enumerate() {
+    for (i, (k, v)) in fields.into_iter().enumerate() {
         if i > 0 {
             line.push(',');
         }
-        line.push_str(&Json::from(*k).to_string());
+        line.push_str(&Json::from(k).to_string());
         line.push(':');
-        line.push_str(&v.to_string());
+        match v {
+            Field::Json(j) => line.push_str(&j.to_string()),
+            Field::Raw(r) => line.push_str(&r.0),
+        }
     }
     line.push('}');
     let mut out = std::io::stdout().lock();
@@ -98,15 +121,64 @@ fn print(fields: &[(&str, Json)]) {
 
 /// Prints the fatal-error line; `main` then exits non-zero.
 pub(crate) fn fatal(message: impl std::fmt::Display) -> BoxError {
-    print(&[
-        ("event", json!("error")),
-        ("message", json!(message.to_string())),
+    print(vec![
+        ("event", json!("error").into()),
+        ("message", json!(message.to_string()).into()),
     ]);
     message.to_string().into()
 }
 
-fn json_args(args: &[Value]) -> Json {
-    Json::Array(args.iter().map(Value::to_json).collect())
+/// A value as JSON text, binary as `{"$binary":"<hex>"}`, object keys in
+/// the order they arrived (`serde_json`'s own maps would sort them).
+fn write_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => out.push_str(&Json::from(s.as_str()).to_string()),
+        Value::Binary(b) => {
+            out.push_str("{\"$binary\":\"");
+            for byte in b.iter() {
+                out.push_str(&format!("{byte:02x}"));
+            }
+            out.push_str("\"}");
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Json::from(k.as_str()).to_string());
+                out.push(':');
+                write_value(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A value already rendered as JSON text, for [`print`].
+struct Raw(String);
+
+fn raw(v: &Value) -> Raw {
+    let mut s = String::new();
+    write_value(v, &mut s);
+    Raw(s)
+}
+
+fn raw_args(args: &[Value]) -> Raw {
+    raw(&Value::Array(args.to_vec()))
 }
 
 fn seconds(what: &str, s: f64) -> Result<Duration, BoxError> {
@@ -205,23 +277,32 @@ fn command(client: &AsyncClient, line: &str) -> Result<Option<(String, bool)>, S
         let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| format!("timeout: {e}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         // Emitted now, so that commands leave in stdin order.
-        client
-            .of(&ns)
-            .emit_with_ack(name, args()?, move |reply| {
-                let _ = tx.send(reply);
-            })
-            .map_err(|e| e.to_string())?;
+        let args = args()?;
+        if let Err(e) = client.of(&ns).emit_with_ack(name, args, move |reply| {
+            let _ = tx.send(reply);
+        }) {
+            // Not sent (the namespace is not connected): no answer can
+            // come, and the script still gets its line for this id.
+            print(vec![
+                ("event", json!("ack_timeout").into()),
+                ("id", json!(id).into()),
+            ]);
+            return Err(e.to_string());
+        }
         tokio::spawn(async move {
             match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(reply)) => print(&[
-                    ("event", json!("ack")),
-                    ("id", json!(id)),
-                    ("args", json!(json_args(&reply))),
+                Ok(Ok(reply)) => print(vec![
+                    ("event", json!("ack").into()),
+                    ("id", json!(id).into()),
+                    ("args", raw_args(&reply).into()),
                 ]),
                 // A dropped callback means the connection ended, so no
                 // answer can come: say so at once.
                 _ => {
-                    print(&[("event", json!("ack_timeout")), ("id", json!(id))]);
+                    print(vec![
+                        ("event", json!("ack_timeout").into()),
+                        ("id", json!(id).into()),
+                    ]);
                 }
             }
         });
@@ -241,40 +322,40 @@ async fn session(
     let flag = gave_up.clone();
     let client = builder
         .on_connect("*", |client, ns| {
-            print(&[
-                ("event", json!("connect")),
-                ("namespace", json!(ns)),
-                ("sid", json!(client.get_sid(ns))),
+            print(vec![
+                ("event", json!("connect").into()),
+                ("namespace", json!(ns).into()),
+                ("sid", json!(client.get_sid(ns)).into()),
             ]);
         })
         .on_connect_error("*", |_client, ns, data| {
-            print(&[
-                ("event", json!("connect_error")),
-                ("namespace", json!(ns)),
-                ("data", json!(data.to_json())),
+            print(vec![
+                ("event", json!("connect_error").into()),
+                ("namespace", json!(ns).into()),
+                ("data", raw(data).into()),
             ]);
         })
         .on_disconnect("*", |_client, ns, reason| {
-            print(&[
-                ("event", json!("disconnect")),
-                ("namespace", json!(ns)),
-                ("reason", json!(reason.as_str())),
+            print(vec![
+                ("event", json!("disconnect").into()),
+                ("namespace", json!(ns).into()),
+                ("reason", json!(reason.as_str()).into()),
             ]);
         })
         .on_ns("*", "*", |_client, event| {
-            print(&[
-                ("event", json!("event")),
-                ("namespace", json!(event.namespace)),
-                ("name", json!(event.name)),
-                ("args", json!(json_args(&event.args))),
+            print(vec![
+                ("event", json!("event").into()),
+                ("namespace", json!(event.namespace).into()),
+                ("name", json!(event.name).into()),
+                ("args", raw_args(&event.args).into()),
             ]);
             // The acknowledgement, when asked for: the same arguments.
             Args(event.args)
         })
         .on_reconnect_attempt(|_client, attempt| {
-            print(&[
-                ("event", json!("reconnect_attempt")),
-                ("attempt", json!(attempt)),
+            print(vec![
+                ("event", json!("reconnect_attempt").into()),
+                ("attempt", json!(attempt).into()),
             ]);
         })
         .on_reconnect_failed(move |_client| flag.store(true, Ordering::SeqCst))
@@ -313,5 +394,26 @@ async fn session(
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_in_arrival_order_with_binary_as_hex() {
+        let mut map = socketio::Map::new();
+        map.insert("zeta".into(), Value::from(1u64));
+        map.insert(
+            "alpha".into(),
+            Value::Binary(bytes::Bytes::from_static(b"\x00\xff")),
+        );
+        map.insert("s".into(), Value::from("q\"uote"));
+        let v = Value::Array(vec![Value::Object(map), Value::Null, Value::from(1.5)]);
+        assert_eq!(
+            raw(&v).0,
+            r#"[{"zeta":1,"alpha":{"$binary":"00ff"},"s":"q\"uote"},null,1.5]"#
+        );
     }
 }
