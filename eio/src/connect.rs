@@ -10,8 +10,11 @@
 //! {"event":"error","message":"..."}        (then a non-zero exit status)
 //! ```
 //!
-//! Lines typed on stdin are sent as text messages; EOF on stdin disconnects
-//! cleanly.
+//! Lines typed on stdin are sent as text messages. EOF on stdin disconnects
+//! cleanly once everything queued has been delivered, unless
+//! `--exit-after N` is given: then the session ends after N messages (or
+//! when the server ends it), so a script whose stdin is closed from the
+//! start (`< /dev/null`, cron, CI) still gets the replies it asked for.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -216,7 +219,11 @@ async fn connect(args: ConnectArgs) -> Result<(), BoxError> {
                 }
                 _ => {
                     stdin_open = false;
-                    client.disconnect().await;
+                    if args.exit_after.is_none() {
+                        // `--send` messages (and stdin lines) leave first.
+                        client.flush().await;
+                        client.disconnect().await;
+                    }
                 }
             },
             _ = &mut ctrl_c => {

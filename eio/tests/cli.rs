@@ -54,10 +54,14 @@ struct Connect {
 
 impl Connect {
     fn start(args: &[&str]) -> Connect {
+        Connect::start_with(args, Stdio::piped())
+    }
+
+    fn start_with(args: &[&str], stdin: Stdio) -> Connect {
         let mut child = Command::new(EIO)
             .arg("connect")
             .args(args)
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -84,7 +88,20 @@ impl Connect {
         }
     }
 
+    /// Waits for the exit, then returns everything it wrote to stderr.
+    fn wait_with_stderr(mut self) -> (std::process::ExitStatus, String) {
+        let mut stderr = self.child.stderr.take().unwrap();
+        let status = self.wait_ref();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        (status, text)
+    }
+
     fn wait(mut self) -> std::process::ExitStatus {
+        self.wait_ref()
+    }
+
+    fn wait_ref(&mut self) -> std::process::ExitStatus {
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
@@ -138,6 +155,50 @@ fn connect_sends_text_and_binary_and_prints_json_lines() {
         serde_json::json!({"event":"disconnect","reason":"client disconnect"})
     );
     assert!(c.wait().success());
+}
+
+/// In a script stdin is often closed from the start: `--exit-after` still
+/// waits for its messages, over each transport.
+#[test]
+fn connect_with_stdin_at_eof_still_gets_its_replies() {
+    let serve = Serve::start(&["--no-demo"]);
+    for transports in ["polling", "websocket", "polling,websocket"] {
+        let c = Connect::start_with(
+            &[
+                &serve.url,
+                "--transports",
+                transports,
+                "--send",
+                "hello",
+                "--send-binary",
+                "0102",
+                "--exit-after",
+                "2",
+            ],
+            Stdio::null(),
+        );
+        assert_eq!(c.next()["event"], "connect", "{transports}");
+        let mut got = Vec::new();
+        loop {
+            let v = c.next_skipping_upgrade();
+            if v["event"] == "disconnect" {
+                assert_eq!(v["reason"], "client disconnect", "{transports}");
+                break;
+            }
+            got.push(v["data"].clone());
+        }
+        assert_eq!(
+            got,
+            vec![Value::from("hello"), Value::from("0102")],
+            "{transports}"
+        );
+        let (status, stderr) = c.wait_with_stderr();
+        assert!(status.success());
+        // A clean exit (here often while the upgrade is under way) is not
+        // worth a warning, and stderr is not a terminal: no colour codes.
+        assert!(!stderr.contains("WARN"), "{transports}: {stderr}");
+        assert!(!stderr.contains('\x1b'), "{transports}: {stderr:?}");
+    }
 }
 
 #[test]

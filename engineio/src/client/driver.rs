@@ -310,7 +310,12 @@ impl Driver {
                 self.emit(ClientEvent::Upgrade);
             }
             SessionEvent::UpgradeFailed => {
-                tracing::warn!(sid = %self.sid, "engine.io client upgrade failed; staying on polling");
+                // A disconnect during the upgrade abandons it too: no news.
+                if self.shared.state() == State::Connected {
+                    tracing::warn!(sid = %self.sid, "engine.io client upgrade failed; staying on polling");
+                } else {
+                    tracing::debug!(sid = %self.sid, "engine.io client upgrade abandoned: closing");
+                }
                 self.probe = None;
             }
             SessionEvent::Closed(reason) => {
