@@ -37,9 +37,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use self::builder::{Auth, ClientBuilder, ClientOptions, ConnectOptions};
 pub use self::handlers::NamespaceHandler;
 
-use crate::proto::packet::normalize_nsp as normalize_namespace;
 use self::driver::Command;
 use self::handlers::Handlers;
+use crate::proto::packet::normalize_nsp as normalize_namespace;
 use crate::{to_args, Error, Result, Value};
 
 /// An event from the server, as handlers receive it.
