@@ -743,3 +743,48 @@ async fn socketio_path_with_or_without_slashes_and_a_failed_first_connection() {
         .expect_err("connected to nothing");
     assert!(matches!(err, Error::AttemptsExhausted), "{err:?}");
 }
+
+/// From inside handlers: `call` while the server waits for this handler's
+/// ack, and `disconnect`, which must return (it cannot wait for the handler
+/// that calls it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_and_disconnect_from_inside_handlers() {
+    let server = start(SioPeerKind::Node, false);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Json>();
+    let tx2 = tx.clone();
+    let client = AsyncClient::builder()
+        .handle_sigint(false)
+        .on_async("question", move |c, _e| {
+            let tx = tx.clone();
+            async move {
+                let r = c.call_timeout("echo", "nested", T).await;
+                let _ = tx.send(
+                    r.map(|a| json_args(&a))
+                        .unwrap_or_else(|e| json!(e.to_string())),
+                );
+                "answer"
+            }
+        })
+        .on_async("bye", move |c, _e| {
+            let tx = tx2.clone();
+            async move {
+                c.disconnect().await;
+                let _ = tx.send(json!("disconnect returned"));
+            }
+        })
+        .build();
+    client.connect(server.url()).await.unwrap();
+    client.emit("ask", ("question",)).unwrap();
+    let got = tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(got, json!(["nested"]));
+    client.emit("echo", ()).unwrap();
+    client.emit("ask", ("bye",)).unwrap();
+    let got = tokio::time::timeout(T, rx.recv())
+        .await
+        .expect("disconnect from a handler hangs");
+    assert_eq!(got, Some(json!("disconnect returned")));
+    tokio::time::timeout(T, client.wait())
+        .await
+        .expect("client still running");
+    assert!(!client.connected());
+}

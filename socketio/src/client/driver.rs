@@ -18,7 +18,7 @@ use engineio::ClientEvent as EngineEvent;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::builder::{Auth, ConnectOptions};
-use super::handlers::{self, AckFn, Dispatch};
+use super::handlers::{self, Ack, Dispatch};
 use super::{AsyncClient, Event};
 use crate::proto::{Backoff, ClientState, Event as CoreEvent};
 use crate::{DisconnectReason, Error, Value};
@@ -36,7 +36,7 @@ pub(crate) enum Command {
         namespace: String,
         event: String,
         args: Vec<Value>,
-        ack: Option<AckFn>,
+        ack: Option<Ack>,
     },
     Ack {
         namespace: String,
@@ -71,7 +71,7 @@ pub(crate) struct Driver {
     progress: mpsc::UnboundedSender<Progress>,
     running: watch::Sender<u8>,
     dispatch: Option<mpsc::UnboundedSender<Dispatch>>,
-    acks: HashMap<(String, u64), AckFn>,
+    acks: HashMap<(String, u64), Ack>,
     /// `disconnect()` was called: no more reconnection.
     stop: bool,
     /// Set when the last namespace went away on the server's word: the
@@ -426,11 +426,13 @@ impl Driver {
                     args,
                     ack_id,
                 })),
-                CoreEvent::Ack { nsp, id, args } => {
-                    if let Some(cb) = self.acks.remove(&(nsp, id)) {
-                        self.dispatch(Dispatch::Ack(cb, args));
+                CoreEvent::Ack { nsp, id, args } => match self.acks.remove(&(nsp, id)) {
+                    Some(Ack::Callback(cb)) => self.dispatch(Dispatch::Ack(cb, args)),
+                    Some(Ack::Reply(tx)) => {
+                        let _ = tx.send(args);
                     }
-                }
+                    None => {}
+                },
                 _ => {}
             }
         }

@@ -28,8 +28,17 @@ pub(crate) type DisconnectFn =
 pub(crate) type ConnectErrorFn =
     Arc<dyn Fn(AsyncClient, String, Value) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type AttemptFn = Arc<dyn Fn(AsyncClient, u32) -> BoxFuture<()> + Send + Sync>;
-/// An acknowledgement callback (`emit_with_ack`, `call`).
+/// An acknowledgement callback (`emit_with_ack`).
 pub(crate) type AckFn = Box<dyn FnOnce(Vec<Value>) + Send>;
+
+/// Where an acknowledgement goes.
+pub(crate) enum Ack {
+    /// A user callback: run on the handler task, in order with the events.
+    Callback(AckFn),
+    /// A waiting `call`: answered by the driver at once, so that a handler
+    /// may `call` (the handler task is busy with that very handler).
+    Reply(tokio::sync::oneshot::Sender<Vec<Value>>),
+}
 
 /// A namespace handler object (python-socketio's `ClientNamespace`):
 /// every callback of one namespace in one place. Register it with

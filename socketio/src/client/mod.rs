@@ -411,11 +411,22 @@ impl AsyncClient {
     /// Disconnects: a DISCONNECT for every connected namespace, delivered
     /// before the Engine.IO connection closes; stops any reconnection loop.
     /// Returns once the client has stopped.
+    ///
+    /// Called from a handler it returns once the driver has stopped, without
+    /// waiting for the handlers (that would wait for itself).
     pub async fn disconnect(&self) {
+        self.disconnect_inner(handlers::in_handler()).await;
+    }
+
+    pub(crate) async fn disconnect_inner(&self, in_handler: bool) {
         let (tx, rx) = oneshot::channel();
         self.command(Command::Disconnect(tx));
-        let _ = rx.await;
-        self.wait().await;
+        // The driver answers once its handler task has ended: a handler
+        // must not wait for that.
+        if !in_handler {
+            let _ = rx.await;
+        }
+        self.wait_inner(in_handler).await;
     }
 
     /// Stops the client: disconnects if connected, stops a reconnection
@@ -430,7 +441,12 @@ impl AsyncClient {
     /// Called from a handler it does not wait for the handlers (that would
     /// wait for itself).
     pub async fn wait(&self) {
-        let phase = if handlers::in_handler() {
+        self.wait_inner(handlers::in_handler()).await;
+    }
+
+    /// [`wait`](Self::wait); with `in_handler`, only for the driver.
+    pub(crate) async fn wait_inner(&self, in_handler: bool) {
+        let phase = if in_handler {
             driver::DRIVER_DONE
         } else {
             driver::ALL_DONE
@@ -476,7 +492,7 @@ impl Socket {
         &self,
         event: &str,
         data: impl Serialize,
-        ack: Option<handlers::AckFn>,
+        ack: Option<handlers::Ack>,
     ) -> Result<()> {
         let args = to_args(&data)?;
         self.client.check_connected(&self.namespace)?;
@@ -508,7 +524,11 @@ impl Socket {
         data: impl Serialize,
         callback: impl FnOnce(Vec<Value>) + Send + 'static,
     ) -> Result<()> {
-        self.emit_inner(event, data, Some(Box::new(callback)))
+        self.emit_inner(
+            event,
+            data,
+            Some(handlers::Ack::Callback(Box::new(callback))),
+        )
     }
 
     /// Emits and waits up to 60 s for the acknowledgement.
@@ -530,17 +550,10 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Vec<Value>> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let (tx, rx) = oneshot::channel();
-        self.emit_inner(
-            event,
-            data,
-            Some(Box::new(move |args| {
-                let _ = tx.send(args);
-            })),
-        )?;
+        let rx = self.emit_reply(event, data)?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(args)) => Ok(args),
-            // The callback was dropped (the connection ended, so no answer
+            // The reply was dropped (the connection ended, so no answer
             // can come): python still waits out the timeout.
             Ok(Err(_)) => {
                 tokio::time::sleep_until(deadline).await;
@@ -548,6 +561,18 @@ impl Socket {
             }
             Err(_) => Err(Error::Timeout),
         }
+    }
+
+    /// Emits with an acknowledgement that the driver answers directly (not
+    /// through the handler task): `call` from a handler works.
+    pub(crate) fn emit_reply(
+        &self,
+        event: &str,
+        data: impl Serialize,
+    ) -> Result<oneshot::Receiver<Vec<Value>>> {
+        let (tx, rx) = oneshot::channel();
+        self.emit_inner(event, data, Some(handlers::Ack::Reply(tx)))?;
+        Ok(rx)
     }
 
     /// Emits a `message` event.
