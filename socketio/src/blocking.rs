@@ -34,11 +34,10 @@
 //! * From a handler you may call any method: `emit`, `call`, `connect`, and
 //!   also [`disconnect`](Client::disconnect) and [`wait`](Client::wait),
 //!   which then do not wait for the handlers (that would wait for
-//!   themselves). One caveat: the answer a [`call`](Client::call) waits for
-//!   passes through the async client's handler task, which waits while a
-//!   handler answers an event the server wants acknowledged; a `call` made
-//!   from such a handler, or while such an event is queued behind the
-//!   calling handler, times out.
+//!   themselves). The answer a [`call`](Client::call) waits for goes
+//!   straight from the driver to the caller, never through the handlers, so
+//!   a handler may `call` even while the server waits for its own
+//!   acknowledgement.
 //! * [`Client`] is cheap to clone. Dropping the last clone disconnects
 //!   (waiting at most the request timeout), stops the runtime thread and
 //!   joins it; the handler thread ends by itself once the current handler
