@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark of Engine.IO servers, driven by `eio bench`.
+"""Side-by-side benchmark of Engine.IO servers, driven by `eio bench`, and of
+Socket.IO clients against one Node socket.io server (workload 7).
 
-Each server runs pinned to one CPU and the load generator to the other
-(`taskset`); server CPU time and RSS come from /proc. Writes a dated Markdown
-report and an SVG chart under bench/results/. See bench/README.md.
+Each server runs pinned to one CPU and the load generator (or the client
+under test) to the other (`taskset`); CPU time and RSS come from /proc.
+Writes a dated Markdown report and an SVG chart under bench/results/. See
+bench/README.md.
 """
 
 import argparse
@@ -17,6 +19,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,51 +50,11 @@ def pinned(cpu, cmd):
 
 # ---------------------------------------------------------------- servers
 
-class Server:
-    """A server process that prints its port on stdout, pinned to SERVER_CPU."""
+class Measured:
+    """CPU time and RSS from /proc of `self.proc` (a Popen; under taskset
+    the command replaces taskset via exec) and its descendants."""
 
-    def __init__(self, name, cmd, cwd=None, env=None):
-        self.name = name
-        self.cmd = pinned(SERVER_CPU, cmd)
-        self.cwd = cwd
-        self.env = env
-        self.proc = None
-        self.port = None
-
-    def __enter__(self):
-        log("starting", self.name, ":", " ".join(self.cmd))
-        self.proc = subprocess.Popen(
-            self.cmd, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            start_new_session=True)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited before listening")
-                continue
-            m = re.search(r"LISTENING (\d+)|https?://[^:\s]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1) or m.group(2))
-                break
-        if self.port is None:
-            raise RuntimeError(f"{self.name} did not report a port")
-        time.sleep(0.3)
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
-            except Exception:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def target_pid(self):
-        """The server's own pid (under taskset the child replaces it via exec)."""
-        return self.proc.pid
+    proc = None
 
     def cpu_seconds(self):
         total = 0
@@ -130,7 +93,7 @@ class Server:
         return total
 
     def _pids(self):
-        """The server process and its descendants (uvicorn, node workers)."""
+        """The process and its descendants (uvicorn, node workers)."""
         pids = [self.proc.pid]
         i = 0
         while i < len(pids):
@@ -141,6 +104,53 @@ class Server:
                 pass
             i += 1
         return pids
+
+
+class Server(Measured):
+    """A server process that prints its port on stdout, pinned to SERVER_CPU."""
+
+    def __init__(self, name, cmd, cwd=None, env=None):
+        self.name = name
+        self.cmd = pinned(SERVER_CPU, cmd)
+        self.cwd = cwd
+        self.env = env
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        log("starting", self.name, ":", " ".join(map(str, self.cmd)))
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited before listening")
+                continue
+            m = re.search(r"LISTENING (\d+)|https?://[^:\s]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1) or m.group(2))
+                break
+        if self.port is None:
+            raise RuntimeError(f"{self.name} did not report a port")
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except Exception:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def target_pid(self):
+        """The server's own pid (under taskset the child replaces it via exec)."""
+        return self.proc.pid
 
 
 def peer_commands(args):
@@ -208,11 +218,25 @@ def workloads(q):
     ]
 
 
+# Workload numbers (what `--workloads` selects) by key.
+NUMBERS = {"ws100": "1", "ws1000": "2a", "ws100bin": "2b", "poll100": "3", "handshake": "4",
+           "idle": "5", "broadcast": "6", "sio": "7"}
+SERVER_WORKLOADS = ("ws100", "ws1000", "ws100bin", "poll100", "handshake", "idle", "broadcast")
+
+
+def selected(args, key):
+    """Whether `--workloads` selects the workload `key` ("2" selects 2a and 2b)."""
+    if args.workloads is None:
+        return True
+    num = NUMBERS[key]
+    return any(num == w or (w.isdigit() and num.rstrip("ab") == w) for w in args.workloads)
+
+
 def run_peer(name, desc, cmd, cwd, env, args):
-    res = {"name": name, "description": desc, "workloads": {}}
+    res = {"name": name, "kind": "server", "description": desc, "workloads": {}}
     is_tcp = name == "tcp"
     for key, title, metric, needs, kw in workloads(args.quick):
-        if is_tcp and key not in ("ws100", "ws1000"):
+        if (is_tcp and key not in ("ws100", "ws1000")) or not selected(args, key):
             continue
         runs = []
         for i in range(args.runs):
@@ -239,8 +263,9 @@ def run_peer(name, desc, cmd, cwd, env, args):
                 "errors": sum(r["errors"] for r in ok), "runs": len(ok)}
         else:
             res["workloads"][key] = {"title": title, "error": runs[0].get("error") if runs else "not run"}
-    if not is_tcp:
+    if not is_tcp and selected(args, "idle"):
         res["workloads"]["idle"] = idle_memory(name, cmd, cwd, env, args)
+    if not is_tcp and selected(args, "broadcast"):
         res["workloads"]["broadcast"] = broadcast(name, cmd, cwd, env, args)
     return res
 
@@ -321,6 +346,131 @@ def broadcast(name, cmd, cwd, env, args):
             "runs": len(times), "note": r.get("error")}
 
 
+# ---------------------------------------------------------------- Socket.IO clients
+
+SIO_SERVER = ("Node socket.io (npm), `echo` acknowledges with its arguments",
+              ["node", BENCH / "peers" / "sio-ack-server.js"])
+RUST_SOCKETIO = BENCH / "peers" / "rust-socketio-bench"
+
+
+def client_commands(args):
+    """name -> (description, command) of every Socket.IO client of workload 7.
+    Each takes `URL --in-flight N --seconds D --warmup W` and prints
+    {"started": true}, then {"round_trips": R, "seconds": S, ...}."""
+    py = INTEROP / ".venv" / "bin" / "python"
+    clients = {
+        "ours": ("engineio-rs `socketio::AsyncClient` (`eio sio-bench`: `emit_with_ack` callbacks, "
+                 "current-thread tokio)", [EIO, "sio-bench"]),
+        "node": ("Node socket.io-client (npm), `transports: [\"websocket\"]`, ack callbacks",
+                 ["node", BENCH / "peers" / "sio-client-bench.js"]),
+        "python": ("python-socketio `AsyncClient` (aiohttp WebSocket), one task per in-flight emit "
+                   "awaiting `call`", [py, BENCH / "peers" / "sio_client_bench.py"]),
+        "rust_socketio": ("rust_socketio (crates.io) async client, `emit_with_ack`, current-thread tokio",
+                          [RUST_SOCKETIO / "target" / "release" / "rust-socketio-bench"]),
+    }
+    return {k: v for k, v in clients.items() if k in args.clients}
+
+
+class Client(Measured):
+    def __init__(self, proc):
+        self.proc = proc
+
+
+def sio_client_run(name, cmd, server, in_flight, seconds, warmup):
+    """One run of one client against `server`. Its CPU time (utime + stime)
+    and the server's are read when it prints {"started": true} and when it
+    prints its result; its RSS at the result."""
+    full = pinned(CLIENT_CPU, [*cmd, f"http://127.0.0.1:{server.port}", "--in-flight", in_flight,
+                               "--seconds", seconds, "--warmup", warmup])
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                text=True, start_new_session=True,
+                                env=dict(os.environ, RUST_BACKTRACE="0"))
+        client = Client(proc)
+        watchdog = threading.Timer(seconds + warmup + 90, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        watchdog.start()
+        marks, result = [], None
+        try:
+            for line in proc.stdout:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(obj, dict):
+                    continue
+                if obj.get("started"):
+                    marks.append((client.cpu_seconds(), server.cpu_seconds()))
+                elif "round_trips" in obj:
+                    marks.append((client.cpu_seconds(), server.cpu_seconds()))
+                    result = dict(obj, client_rss_kb=client.rss_kb())
+            proc.wait(timeout=30)
+        finally:
+            watchdog.cancel()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        err.seek(0)
+        # The last line is the client's own word on what went wrong.
+        tail = ([ln for ln in err.read().splitlines() if ln.strip()] or [""])[-1].strip()[-300:]
+    if result is None or len(marks) != 2:
+        raise RuntimeError(f"{name} gave no result (exit {proc.returncode}): {tail}")
+    n = result["round_trips"]
+    if not n:
+        raise RuntimeError(f"{name} completed no round trip: {tail}")
+    (c0, s0), (c1, s1) = marks
+    secs = result["seconds"]
+    result.update(
+        round_trips_per_sec=n / secs,
+        client_cpu_us_per_rt=(c1 - c0) * 1e6 / n,
+        client_cpu_pct=(c1 - c0) / secs * 100,
+        server_cpu_us_per_rt=(s1 - s0) * 1e6 / n,
+        server_cpu_pct=(s1 - s0) / secs * 100)
+    return result
+
+
+def sio_clients(args):
+    """Workload 7: each client, 1 and 16 emits in flight, against a fresh
+    Node socket.io ack server per run."""
+    seconds, warmup = (3.0, 0.5) if args.quick else (args.sio_seconds, 1.0)
+    results = []
+    for name, (desc, cmd) in client_commands(args).items():
+        log(f"== client {name}")
+        res = {"name": name, "kind": "client", "description": desc, "workloads": {}}
+        for n in (1, 16):
+            key = f"sio{n}"
+            title = (f"7. Socket.IO client round trips, {n} emit-with-ack in flight, 16-byte string, "
+                     f"{seconds:g} s")
+            runs = []
+            for i in range(args.runs):
+                try:
+                    with Server("node socket.io", SIO_SERVER[1], INTEROP) as srv:
+                        r = sio_client_run(name, cmd, srv, n, seconds, warmup)
+                except Exception as e:
+                    log(f"  client {name} {key} run {i + 1} failed: {e}")
+                    r = {"error": str(e)}
+                runs.append(r)
+                log(f"  client {name} {key} run {i + 1}: {fmt(r.get('round_trips_per_sec'))} round trips/s, "
+                    f"{fmt(r.get('client_cpu_us_per_rt'), 2)} client CPU-µs/RT")
+            ok = [r for r in runs if "round_trips_per_sec" in r]
+            if not ok:
+                res["workloads"][key] = {"title": title, "error": runs[0].get("error") if runs else "not run"}
+                continue
+            med = lambda k: statistics.median(r[k] for r in ok)
+            rate = [r["round_trips_per_sec"] for r in ok]
+            cpu = [r["client_cpu_us_per_rt"] for r in ok]
+            res["workloads"][key] = {
+                "title": title, "in_flight": n, "median": med("round_trips_per_sec"),
+                "min": min(rate), "max": max(rate),
+                "client_cpu_us_per_rt": med("client_cpu_us_per_rt"),
+                "client_cpu_us_per_rt_min": min(cpu), "client_cpu_us_per_rt_max": max(cpu),
+                "client_cpu_pct": med("client_cpu_pct"), "client_rss_kb": med("client_rss_kb"),
+                "server_cpu_us_per_rt": med("server_cpu_us_per_rt"), "server_cpu_pct": med("server_cpu_pct"),
+                "errors": sum(r.get("errors", 0) for r in ok), "lost": sum(r.get("lost", 0) for r in ok),
+                "runs": len(ok), "samples": ok}
+        results.append(res)
+    return results
+
+
 # ---------------------------------------------------------------- report
 
 def versions():
@@ -329,22 +479,26 @@ def versions():
         v["ours"] = re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
     except Exception:
         v["ours"] = "?"
-    for pkg in ("engine.io", "engine.io-client"):
+    for pkg in ("engine.io", "engine.io-client", "socket.io", "socket.io-client"):
         try:
             v[pkg] = json.loads((INTEROP / "node_modules" / pkg / "package.json").read_text())["version"]
         except Exception:
             v[pkg] = "not installed"
     try:
         out = subprocess.run([INTEROP / ".venv" / "bin" / "python", "-c",
-                              "import importlib.metadata as m;print(m.version('python-engineio'),m.version('uvicorn'))"],
+                              "import importlib.metadata as m;print(m.version('python-engineio'),m.version('uvicorn'),"
+                              "m.version('python-socketio'),m.version('aiohttp'))"],
                              capture_output=True, text=True)
-        pe, uv = out.stdout.split()
-        v["python-engineio"], v["uvicorn"] = pe, uv
+        pe, uv, ps, ah = out.stdout.split()
+        v["python-engineio"], v["uvicorn"], v["python-socketio"], v["aiohttp"] = pe, uv, ps, ah
     except Exception:
         v["python-engineio"] = "not installed"
     lock = BENCH / "peers" / "engineioxide-echo" / "Cargo.lock"
     m = re.search(r'name = "engineioxide"\nversion = "([^"]+)"', lock.read_text()) if lock.exists() else None
     v["engineioxide"] = m.group(1) if m else "not built"
+    lock = RUST_SOCKETIO / "Cargo.lock"
+    m = re.search(r'name = "rust_socketio"\nversion = "([^"]+)"', lock.read_text()) if lock.exists() else None
+    v["rust_socketio"] = m.group(1) if m else "not built"
     v["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     v["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     return v
@@ -374,15 +528,79 @@ def fmt(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
+def client_report(clients, args):
+    """The section of workload 7."""
+    if not clients:
+        return []
+    lines = []
+    ours = next((c for c in clients if c["name"] == "ours"), None)
+    titles = {}
+    for c in clients:
+        for k, w in c["workloads"].items():
+            titles.setdefault(k, w["title"])
+    for k in ("sio1", "sio16"):
+        if k not in titles:
+            continue
+        base = (ours or {}).get("workloads", {}).get(k, {}).get("client_cpu_us_per_rt")
+        lines += [f"## {titles[k]}", ""]
+        if k == "sio1" or "sio1" not in titles:
+            lines += [f"One client against Node socket.io ({SIO_SERVER[0]}; a fresh server per run, pinned "
+                      f"to CPU {SERVER_CPU}); the client pinned to CPU {CLIENT_CPU}, over WebSocket only. "
+                      "*round trips/s*: acknowledgements received per second (median, min–max in brackets). "
+                      "*client CPU-µs/RT*: the client process's CPU time (utime + stime) in the measured "
+                      "window ÷ round trips. *client CPU*: that time as a share of one core. *client RSS*: at "
+                      "the end of the window. *server CPU-µs/RT*: the same for the server. **this ÷ ours** = "
+                      "this client's CPU-µs/RT ÷ ours (above 1: ours is cheaper).", ""]
+        lines += ["| client | round trips/s [min–max] | client CPU-µs/RT [min–max] | client CPU | client RSS | "
+                  "server CPU-µs/RT | server CPU | errors | this ÷ ours |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in clients:
+            w = c["workloads"].get(k)
+            if not w:
+                continue
+            if "error" in w:
+                lines.append(f"| {c['name']} | failed: {str(w['error'])[:200]} | | | | | | | |")
+                continue
+            ratio = f"{w['client_cpu_us_per_rt'] / base:.2f}" if base else "—"
+            errs = w["errors"] + w["lost"]
+            lines.append(
+                f"| {c['name']} | {fmt(w['median'])} [{fmt(w['min'])}–{fmt(w['max'])}] | "
+                f"{fmt(w['client_cpu_us_per_rt'], 1)} [{fmt(w['client_cpu_us_per_rt_min'], 1)}–"
+                f"{fmt(w['client_cpu_us_per_rt_max'], 1)}] | {fmt(w['client_cpu_pct'])}% | "
+                f"{fmt(w['client_rss_kb'] / 1024, 1)} MB | {fmt(w['server_cpu_us_per_rt'], 1)} | "
+                f"{fmt(w['server_cpu_pct'])}% | {errs} | {ratio} |")
+        lost = [f"- {c['name']}: {c['workloads'][k]['lost']} emits never answered (written off after 1 s)"
+                for c in clients if c["workloads"].get(k, {}).get("lost")]
+        if lost:
+            lines += [""] + lost
+        lines.append("")
+    lines += ["## Clients", ""] + [f"- **{c['name']}**: {c['description']}" for c in clients] + [""]
+    return lines
+
+
 def report(results, args, stamp):
-    lines = [f"# Engine.IO server benchmark — {stamp}", ""]
+    clients = [r for r in results if r.get("kind") == "client"]
+    results = [r for r in results if r.get("kind") != "client"]
+    if results or not clients:
+        heading = "Engine.IO server benchmark"
+        pinning = (f"- Pinning: server on CPU {SERVER_CPU}, load generator (`eio bench`, one thread) "
+                   f"on CPU {CLIENT_CPU}")
+    else:
+        heading = "Socket.IO client benchmark"
+        pinning = f"- Pinning: server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}"
+    if results and clients:
+        pinning += f"; in workload 7 the client under test runs on CPU {CLIENT_CPU}"
+    lines = [f"# {heading} — {stamp}", ""]
+    load = f"{args.load_before:.2f} before, {os.getloadavg()[0]:.2f} after" if hasattr(args, "load_before") else "?"
     lines += [f"- Machine: {machine()}",
-              f"- Pinning: server on CPU {SERVER_CPU}, load generator (`eio bench`, one thread) on CPU {CLIENT_CPU}",
+              f"- Load average (1 min) of the machine: {load} (other processes share it)",
+              pinning,
               f"- Mode: {'quick (smoke: short runs, small counts — figures not meaningful)' if args.quick else 'full'}; "
               f"median of {args.runs} run(s) per cell, min–max in brackets",
               "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-              "- messages/s = echoes received per second (one round trip per message); "
-              "server CPU-µs/msg from /proc of the server process", ""]
+              ("- messages/s = echoes received per second (one round trip per message); "
+               "server CPU-µs/msg from /proc of the server process" if results else
+               "- round trips/s = acknowledgements received per second; CPU from /proc"), ""]
     by = {r["name"]: r for r in results}
     keys = [w[0] for w in workloads(args.quick)] + ["idle", "broadcast"]
     titles = {}
@@ -449,7 +667,9 @@ def report(results, args, stamp):
             if ours and tcp:
                 lines += ["", f"ours ÷ TCP floor: **{ours / tcp:.2f}**"]
         lines.append("")
-    lines += ["## Peers", ""] + [f"- **{r['name']}**: {r['description']}" for r in results] + [""]
+    if results:
+        lines += ["## Peers", ""] + [f"- **{r['name']}**: {r['description']}" for r in results] + [""]
+    lines += client_report(clients, args)
     return "\n".join(lines)
 
 
@@ -479,10 +699,12 @@ def svg_chart(results, key, title):
 
 def build(args):
     run(["cargo", "build", "--release", "-p", "eio"], cwd=ROOT)
-    if "node" in args.peers or "python" in args.peers:
+    if "node" in args.peers or "python" in args.peers or args.clients:
         run(["bash", INTEROP / "setup.sh"], cwd=ROOT)
     if "engineioxide" in args.peers:
         run(["cargo", "build", "--release"], cwd=BENCH / "peers" / "engineioxide-echo")
+    if "rust_socketio" in args.clients:
+        run(["cargo", "build", "--release"], cwd=RUST_SOCKETIO)
 
 
 def main():
@@ -496,29 +718,51 @@ def main():
                     help="how long idle sessions are held (default 50 s > pingInterval + pingTimeout)")
     ap.add_argument("--broadcast-connections", type=int, default=10_000,
                     help="sessions of the broadcast workload (default 10,000; 200 with --quick)")
+    ap.add_argument("--clients", default="ours,node,python,rust_socketio",
+                    help="Socket.IO clients of workload 7, a comma-separated subset of: "
+                         "ours, node, python, rust_socketio")
+    ap.add_argument("--workloads", default=None,
+                    help="comma-separated workload numbers to run (default all): 1, 2 (or 2a, 2b), 3, 4, 5, "
+                         "6, 7")
+    ap.add_argument("--sio-seconds", type=float, default=10.0,
+                    help="measured seconds per run of workload 7 (default 10; 3 with --quick)")
     ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--prefix", default="", help="prefix of the report's file names (e.g. sio-client-)")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     args.peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    if args.workloads is not None:
+        args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+        known = set(NUMBERS.values()) | {n.rstrip("ab") for n in NUMBERS.values()}
+        bad = [w for w in args.workloads if w not in known]
+        if bad:
+            ap.error(f"unknown workload(s): {', '.join(bad)}")
+    if not any(selected(args, k) for k in SERVER_WORKLOADS):
+        args.peers = []
+    if not selected(args, "sio"):
+        args.clients = []
     args.runs = args.runs or (1 if args.quick else 3)
     if not args.no_build:
         build(args)
+    args.load_before = os.getloadavg()[0]
     results = []
     for name, (desc, cmd, cwd, env) in peer_commands(args).items():
         log(f"== {name}")
         results.append(run_peer(name, desc, cmd, cwd, env, args))
+    results += sio_clients(args)
     stamp = dt.datetime.now().strftime("%Y-%m-%d")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
+    base = f"{args.prefix}{stamp}{'-quick' if args.quick else ''}"
     md = report(results, args, stamp)
     chart = svg_chart(results, "ws100", workloads(args.quick)[0][1][3:] + " (messages/s)")
-    (out / f"{stamp}{suffix}.md").write_text(md + (f"\n![chart]({stamp}{suffix}.svg)\n" if chart else ""))
+    (out / f"{base}.md").write_text(md + (f"\n![chart]({base}.svg)\n" if chart else ""))
     if chart:
-        (out / f"{stamp}{suffix}.svg").write_text(chart)
-    (out / f"{stamp}{suffix}.json").write_text(json.dumps(results, indent=2))
+        (out / f"{base}.svg").write_text(chart)
+    (out / f"{base}.json").write_text(json.dumps(results, indent=2))
     print(md)
-    silent = [r["name"] for r in results
+    silent = [("client " if r.get("kind") == "client" else "") + r["name"] for r in results
               if not any("median" in w or "kb_per_session" in w for w in r["workloads"].values())]
     if not results or silent:
         log(f"no numbers from: {', '.join(silent) or 'any peer'}")

@@ -11,6 +11,7 @@ mod bench;
 mod connect;
 mod serve;
 mod sio;
+mod sio_bench;
 
 /// The Engine.IO command line.
 #[derive(Debug, Parser)]
@@ -44,6 +45,10 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Socket.IO emit-with-ack round trips with our client (the peer
+    /// benchmark's client workload).
+    #[command(hide = true)]
+    SioBench(sio_bench::SioBenchArgs),
 }
 
 /// mimalloc: growing glibc's per-thread heaps costs an `mprotect` call
@@ -80,6 +85,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Sio(args) => sio::run(args),
         Command::TcpEcho { host, port } => bench::tcp_echo(&host, port),
+        Command::SioBench(args) => sio_bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
