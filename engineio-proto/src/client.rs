@@ -46,11 +46,11 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::ClientConfig;
 use crate::handshake::{OpenData, TransportKind};
-use crate::packet::{Data, Packet, Text, PROBE};
+use crate::packet::{Data, Packet, PacketType, Text, PROBE};
 use crate::timer::{Timer, TimerTable};
 use crate::{payload, DisconnectReason};
 
@@ -78,6 +78,18 @@ pub enum ClientSessionError {
     #[error("not connected")]
     NotConnected,
 }
+
+/// Largest `pingInterval` and `pingTimeout`, in milliseconds, a client
+/// accepts in the `open` packet: 2³¹ − 1, the longest delay a JavaScript
+/// timer can wait (longer ones fire at once), so no engine.io server can use
+/// more. A larger value is a broken or hostile server: the handshake fails.
+pub const MAX_HEARTBEAT_MS: u64 = i32::MAX as u64;
+
+/// The ping interval assumed when the server advertises `pingInterval: 0`.
+/// python-engineio rounds the interval down to whole seconds, so it sends
+/// `0` for any interval under a second while its pings keep coming; taken
+/// literally, `0` would make the client time out before the first ping.
+pub const ZERO_PING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The result of a packet received on the probing WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +128,9 @@ pub struct ClientSession {
     upgrade: Upgrade,
     open: Option<OpenData>,
     queue: VecDeque<Packet>,
+    /// Whether a pong waits in `queue`: one pong answers every ping that
+    /// arrived before it leaves, so a ping flood cannot grow the queue.
+    pong_queued: bool,
     events: VecDeque<ClientEvent>,
     timers: TimerTable,
 }
@@ -130,6 +145,7 @@ impl ClientSession {
             upgrade: Upgrade::NotTried,
             open: None,
             queue: VecDeque::new(),
+            pong_queued: false,
             events: VecDeque::new(),
             timers: TimerTable::default(),
         }
@@ -148,6 +164,42 @@ impl ClientSession {
     /// The session id, once connected.
     pub fn sid(&self) -> Option<&str> {
         self.open.as_ref().map(|o| o.sid.as_str())
+    }
+
+    /// Parses and checks the `open` packet's JSON the way
+    /// [`handle_packet`](Self::handle_packet) does; the error says what is
+    /// wrong with it (for the driver's error message). Refused: text that is
+    /// not the JSON object of the protocol (a missing field, a negative or
+    /// fractional number, …), and a `pingInterval` or `pingTimeout` above
+    /// [`MAX_HEARTBEAT_MS`].
+    ///
+    /// ```
+    /// use engineio_proto::ClientSession;
+    /// let ok = r#"{"sid":"a","upgrades":[],"pingInterval":0,"pingTimeout":20000,"maxPayload":1000000}"#;
+    /// assert!(ClientSession::parse_open(ok).is_ok());
+    /// let huge = r#"{"sid":"a","upgrades":[],"pingInterval":9007199254740992,"pingTimeout":1,"maxPayload":1}"#;
+    /// assert!(ClientSession::parse_open(huge).is_err());
+    /// assert!(ClientSession::parse_open(r#"{"sid":"a","pingInterval":-1}"#).is_err());
+    /// ```
+    pub fn parse_open(text: &str) -> Result<OpenData, String> {
+        let open: OpenData = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        for (name, v) in [
+            ("pingInterval", open.ping_interval),
+            ("pingTimeout", open.ping_timeout),
+        ] {
+            if v > MAX_HEARTBEAT_MS {
+                return Err(format!("{name} {v} ms is above {MAX_HEARTBEAT_MS} ms"));
+            }
+        }
+        Ok(open)
+    }
+
+    /// How long the session waits for the server's next ping before it ends
+    /// with [`DisconnectReason::PingTimeout`]: `pingInterval + pingTimeout`,
+    /// with a `pingInterval` of 0 read as [`ZERO_PING_INTERVAL`]. `None`
+    /// before the handshake. A driver bounds a long-polling GET with it.
+    pub fn heartbeat_timeout(&self) -> Option<Duration> {
+        self.open.as_ref().map(heartbeat_window)
     }
 
     /// Whether the handshake is done and the session not closing or closed.
@@ -219,7 +271,7 @@ impl ClientSession {
     pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
         match self.state {
             State::Handshaking => match packet {
-                Packet::Open(text) => match OpenData::parse(&text) {
+                Packet::Open(text) => match Self::parse_open(&text) {
                     Ok(open) => {
                         self.state = State::Open;
                         self.arm_heartbeat(now, &open);
@@ -239,7 +291,10 @@ impl ClientSession {
                         if let Some(open) = self.open.clone() {
                             self.arm_heartbeat(now, &open);
                         }
-                        self.queue.push_back(Packet::pong());
+                        if !self.pong_queued {
+                            self.pong_queued = true;
+                            self.queue.push_back(Packet::pong());
+                        }
                     }
                 }
                 Packet::Message(data) => self.events.push_back(ClientEvent::Message(data)),
@@ -251,10 +306,28 @@ impl ClientSession {
     }
 
     fn arm_heartbeat(&mut self, now: Instant, open: &OpenData) {
-        self.timers.set(
-            Timer::Heartbeat,
-            now + open.ping_interval() + open.ping_timeout(),
-        );
+        self.timers
+            .set(Timer::Heartbeat, now + heartbeat_window(open));
+    }
+
+    /// Call while the driver does not read from the transport because the
+    /// application has not taken the events already received
+    /// (backpressure), and once more when reading resumes. A ping may then
+    /// wait unread, so a missing ping proves nothing: the heartbeat deadline
+    /// moves to at least `now` + [`heartbeat_timeout`](Self::heartbeat_timeout).
+    /// While paused, call it before every [`handle_timeout`](Self::handle_timeout).
+    /// (The server, which gets no pong meanwhile, may end the session; the
+    /// client learns it once it reads again.)
+    pub fn handle_reading_paused(&mut self, now: Instant) {
+        if self.state != State::Open {
+            return;
+        }
+        if let (Some(open), Some(at)) = (&self.open, self.timers.get(Timer::Heartbeat)) {
+            let later = now + heartbeat_window(open);
+            if later > at {
+                self.timers.set(Timer::Heartbeat, later);
+            }
+        }
     }
 
     /// Starts the upgrade: returns `2probe`, to send on the new WebSocket.
@@ -334,6 +407,9 @@ impl ClientSession {
             return None;
         }
         let p = self.queue.pop_front()?;
+        if p.packet_type() == PacketType::Pong {
+            self.pong_queued = false;
+        }
         self.after_transmit(&p);
         Some(p)
     }
@@ -358,6 +434,9 @@ impl ClientSession {
             }
             used += len;
             out.extend(self.queue.pop_front());
+        }
+        if out.iter().any(|p| p.packet_type() == PacketType::Pong) {
+            self.pong_queued = false;
         }
         if out.is_empty() {
             return None;
@@ -394,6 +473,146 @@ impl ClientSession {
         self.state = State::Closed(reason);
         self.timers.stop_all();
         self.queue.clear();
+        self.pong_queued = false;
         self.events.push_back(ClientEvent::Closed(reason));
+    }
+}
+
+/// `pingInterval + pingTimeout`, a `pingInterval` of 0 read as
+/// [`ZERO_PING_INTERVAL`].
+fn heartbeat_window(open: &OpenData) -> Duration {
+    let interval = match open.ping_interval {
+        0 => ZERO_PING_INTERVAL,
+        _ => open.ping_interval(),
+    };
+    interval + open.ping_timeout()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_text(interval: u64, timeout: u64) -> String {
+        format!(
+            r#"{{"sid":"s","upgrades":[],"pingInterval":{interval},"pingTimeout":{timeout},"maxPayload":1000000}}"#
+        )
+    }
+
+    fn connected(now: Instant, interval: u64, timeout: u64) -> ClientSession {
+        let mut c = ClientSession::new(TransportKind::WebSocket, ClientConfig::default());
+        c.handle_packet(now, Packet::Open(open_text(interval, timeout).into()));
+        assert!(c.is_connected());
+        c
+    }
+
+    #[test]
+    fn a_ping_flood_queues_one_pong() {
+        let now = Instant::now();
+        let mut c = connected(now, 25_000, 20_000);
+        for _ in 0..1000 {
+            c.handle_packet(now, Packet::ping());
+        }
+        assert_eq!(c.queue.len(), 1);
+        assert_eq!(c.poll_transmit(), Some(Packet::pong()));
+        // Once it left, the next ping is answered again.
+        c.handle_packet(now, Packet::ping());
+        assert_eq!(c.poll_transmit(), Some(Packet::pong()));
+        assert_eq!(c.poll_transmit(), None);
+
+        let mut c = ClientSession::new(TransportKind::Polling, ClientConfig::default());
+        c.handle_packet(now, Packet::Open(open_text(25_000, 20_000).into()));
+        c.send(Data::Text("a".into())).unwrap();
+        c.handle_packet(now, Packet::ping());
+        c.handle_packet(now, Packet::ping());
+        assert_eq!(
+            c.poll_payload(),
+            Some(vec![Packet::text("a"), Packet::pong()])
+        );
+        c.handle_packet(now, Packet::ping());
+        assert_eq!(c.poll_payload(), Some(vec![Packet::pong()]));
+    }
+
+    #[test]
+    fn open_packets_out_of_range_are_refused() {
+        let now = Instant::now();
+        for (i, t) in [
+            (MAX_HEARTBEAT_MS + 1, 1),
+            (1, MAX_HEARTBEAT_MS + 1),
+            (1 << 53, 0),
+        ] {
+            assert!(ClientSession::parse_open(&open_text(i, t)).is_err());
+            let mut c = ClientSession::new(TransportKind::Polling, ClientConfig::default());
+            c.handle_packet(now, Packet::Open(open_text(i, t).into()));
+            assert_eq!(
+                c.poll_event(),
+                Some(ClientEvent::Closed(DisconnectReason::TransportError))
+            );
+        }
+        for bad in [
+            "",
+            "{}",
+            "not json",
+            r#"{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":1,"maxPayload":1}"#,
+            r#"{"sid":"s","upgrades":[],"pingInterval":1.5,"pingTimeout":1,"maxPayload":1}"#,
+            r#"{"sid":"s","upgrades":[],"pingTimeout":1,"maxPayload":1}"#,
+        ] {
+            assert!(ClientSession::parse_open(bad).is_err(), "{bad}");
+        }
+        let c = connected(now, MAX_HEARTBEAT_MS, MAX_HEARTBEAT_MS);
+        assert_eq!(
+            c.poll_timeout(),
+            Some(now + Duration::from_millis(2 * MAX_HEARTBEAT_MS))
+        );
+    }
+
+    #[test]
+    fn a_zero_ping_interval_means_under_a_second() {
+        let now = Instant::now();
+        let mut c = connected(now, 0, 0);
+        assert_eq!(c.heartbeat_timeout(), Some(ZERO_PING_INTERVAL));
+        assert_eq!(c.poll_timeout(), Some(now + ZERO_PING_INTERVAL));
+        // Pings every 300 ms keep it alive.
+        for i in 1..=10 {
+            let t = now + Duration::from_millis(300 * i);
+            c.handle_timeout(t);
+            c.handle_packet(t, Packet::ping());
+        }
+        assert!(c.is_connected());
+        let last = now + Duration::from_millis(3000);
+        c.handle_timeout(last + ZERO_PING_INTERVAL);
+        assert!(c.is_closed());
+        let c = connected(now, 0, 200);
+        assert_eq!(c.heartbeat_timeout(), Some(Duration::from_millis(1200)));
+    }
+
+    #[test]
+    fn reading_paused_postpones_the_heartbeat() {
+        let now = Instant::now();
+        let mut c = connected(now, 300, 200);
+        let window = Duration::from_millis(500);
+        // Paused from 400 ms to 2 s: the driver calls it before each
+        // timeout while paused, and once on resuming.
+        for ms in [400, 1000, 1600, 2000] {
+            let t = now + Duration::from_millis(ms);
+            c.handle_reading_paused(t);
+            c.handle_timeout(t);
+            assert!(c.is_connected(), "{ms}");
+        }
+        let resumed = now + Duration::from_millis(2000);
+        assert_eq!(c.poll_timeout(), Some(resumed + window));
+        c.handle_timeout(resumed + window);
+        assert!(matches!(c.poll_event(), Some(ClientEvent::Connected(_))));
+        assert_eq!(
+            c.poll_event(),
+            Some(ClientEvent::Closed(DisconnectReason::PingTimeout))
+        );
+        // Never earlier than a deadline already later.
+        let mut c = connected(now, 300, 200);
+        c.handle_packet(now + Duration::from_millis(400), Packet::ping());
+        c.handle_reading_paused(now);
+        assert_eq!(
+            c.poll_timeout(),
+            Some(now + Duration::from_millis(400) + window)
+        );
     }
 }

@@ -7,8 +7,11 @@
 //! park the calling thread until the runtime answers. Handlers are plain
 //! closures called, in order, on a thread of their own
 //! (`eio-handlers`), so they may block (a `sleep` in a handler
-//! delays the next events, never the heartbeat). Dropping the last handle
-//! aborts the connection and joins the runtime thread.
+//! delays the next events, never the heartbeat). Besides the connection's
+//! [`max_buffered_bytes`](super::ClientOptions::max_buffered_bytes), at most
+//! two messages are held for the handler thread (the one it runs, and one
+//! waiting): a slow handler holds the reading back as in the async client. Dropping the last
+//! handle aborts the connection and joins the runtime thread.
 //!
 //! Do not call these methods from inside an async runtime's task: they block
 //! the thread (use the async client there).
@@ -28,7 +31,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::{mpsc as std_mpsc, Arc, Weak};
+use std::sync::{Arc, Weak};
 
 pub use std::sync::mpsc::RecvTimeoutError;
 use std::task::{Context, Poll, Wake, Waker};
@@ -169,7 +172,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn run_handlers(
-    jobs: std_mpsc::Receiver<HandlerJob>,
+    mut jobs: mpsc::Receiver<HandlerJob>,
     rt: Weak<Runtime>,
     on_connect: Option<ConnectFn>,
     on_message: Option<MessageFn>,
@@ -189,7 +192,7 @@ fn run_handlers(
     let catch = |f: &mut dyn FnMut()| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
     };
-    for job in jobs {
+    while let Some(job) = jobs.blocking_recv() {
         match job {
             HandlerJob::Connect(c, reply) => {
                 let mut r = Ok(());
@@ -300,6 +303,16 @@ impl ClientBuilder {
     forward!(
         /// Largest WebSocket message accepted, default 64 MiB.
         websocket_max_message_size(bytes: usize)
+    );
+    forward!(
+        /// Largest polling response body accepted, default 64 MiB.
+        max_payload_size(bytes: usize)
+    );
+    forward!(
+        /// How many bytes of received messages may wait for the handlers or
+        /// an [`Events`] iterator before the client stops reading, default
+        /// 16 MiB; see [`ClientOptions::max_buffered_bytes`].
+        max_buffered_bytes(bytes: usize)
     );
     forward!(
         /// Whether polling requests carry the `t` cache-buster, default `true`.
@@ -415,17 +428,24 @@ impl ClientBuilder {
         } = self;
         let rt = Runtime::start().map_err(ClientError::Runtime)?;
         if on_connect.is_some() || on_message.is_some() || on_disconnect.is_some() {
-            let (jobs, rx) = std_mpsc::channel::<HandlerJob>();
+            // One job waits while the thread runs another: the async side
+            // waits for the slot, so a slow handler holds the events (and
+            // their budget) back instead of queueing them here unbounded.
+            let (jobs, rx) = mpsc::channel::<HandlerJob>(1);
             // The async side forwards each event to the handler thread; the
             // connect and disconnect events wait for their handler, so
             // `connect` and `wait` return after them.
             if on_connect.is_some() {
                 let jobs = jobs.clone();
                 inner = inner.on_connect_async(move |c: super::Client| {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = jobs.send(HandlerJob::Connect(c.downgrade(), tx)).is_ok();
+                    let jobs = jobs.clone();
                     async move {
-                        if sent {
+                        let (tx, rx) = oneshot::channel();
+                        if jobs
+                            .send(HandlerJob::Connect(c.downgrade(), tx))
+                            .await
+                            .is_ok()
+                        {
                             rx.await.unwrap_or(Ok(()))
                         } else {
                             Ok(())
@@ -436,17 +456,19 @@ impl ClientBuilder {
             if on_message.is_some() {
                 let jobs = jobs.clone();
                 inner = inner.on_message_async(move |c: super::Client, d: Data| {
-                    let _ = jobs.send(HandlerJob::Message(c.downgrade(), d));
-                    std::future::ready(())
+                    let jobs = jobs.clone();
+                    async move {
+                        let _ = jobs.send(HandlerJob::Message(c.downgrade(), d)).await;
+                    }
                 });
             }
             if on_disconnect.is_some() {
                 let jobs = jobs.clone();
                 inner = inner.on_disconnect_async(move |r| {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = jobs.send(HandlerJob::Disconnect(r, tx)).is_ok();
+                    let jobs = jobs.clone();
                     async move {
-                        if sent {
+                        let (tx, rx) = oneshot::channel();
+                        if jobs.send(HandlerJob::Disconnect(r, tx)).await.is_ok() {
                             let _ = rx.await;
                         }
                     }
@@ -590,7 +612,7 @@ impl Client {
     /// [`super::Client::events`].
     pub fn events(&self) -> Events {
         Events {
-            rx: self.inner.client.events().into_receiver(),
+            inner: self.inner.client.events(),
         }
     }
 }
@@ -599,7 +621,7 @@ impl Client {
 /// [`ClientEvent::Disconnect`].
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::UnboundedReceiver<ClientEvent>,
+    inner: super::Events,
 }
 
 impl Events {
@@ -612,7 +634,7 @@ impl Events {
         &mut self,
         timeout: Duration,
     ) -> std::result::Result<ClientEvent, RecvTimeoutError> {
-        match block_on_until(self.rx.recv(), Some(Instant::now() + timeout)) {
+        match block_on_until(self.inner.recv(), Some(Instant::now() + timeout)) {
             Some(Some(ev)) => Ok(ev),
             Some(None) => Err(RecvTimeoutError::Disconnected),
             None => Err(RecvTimeoutError::Timeout),
@@ -624,6 +646,6 @@ impl Iterator for Events {
     type Item = ClientEvent;
 
     fn next(&mut self) -> Option<ClientEvent> {
-        block_on(self.rx.recv())
+        block_on(self.inner.recv())
     }
 }

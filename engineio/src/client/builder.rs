@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::budget::Budget;
 use super::driver::{Driver, DriverParts};
 use super::error::{body_json, ClientError, Result};
 use super::handlers::{ConnectOutcome, Handlers, Hub, Runner};
@@ -15,7 +16,9 @@ use super::options::{ClientOptions, HttpClient};
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
 use super::{Client, Inner, Shared};
-use crate::proto::{payload, ClientConfig, ClientSession, Data, DisconnectReason, TransportKind};
+use crate::proto::{
+    payload, ClientConfig, ClientSession, Data, DisconnectReason, Packet, TransportKind,
+};
 
 /// Options and event handlers for a connection; [`connect`](Self::connect)
 /// opens it.
@@ -179,9 +182,25 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest WebSocket message accepted, default 64 MiB.
+    /// Largest WebSocket message accepted, over all its fragments, default
+    /// 64 MiB; see [`ClientOptions::websocket_max_message_size`].
     pub fn websocket_max_message_size(mut self, bytes: usize) -> Self {
         self.options.websocket_max_message_size = bytes;
+        self
+    }
+
+    /// Largest polling response body accepted, default 64 MiB; see
+    /// [`ClientOptions::max_payload_size`].
+    pub fn max_payload_size(mut self, bytes: usize) -> Self {
+        self.options.max_payload_size = bytes;
+        self
+    }
+
+    /// How many bytes of received messages may wait for the application
+    /// before the client stops reading, default 16 MiB; see
+    /// [`ClientOptions::max_buffered_bytes`].
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_buffered_bytes = bytes;
         self
     }
 
@@ -293,8 +312,9 @@ impl ClientBuilder {
     /// [`ConnectionRefused`](ClientError::ConnectionRefused) when the server
     /// answers the handshake with an error status;
     /// [`Http`](ClientError::Http), [`WebSocket`](ClientError::WebSocket),
-    /// [`Timeout`](ClientError::Timeout) or [`Protocol`](ClientError::Protocol)
-    /// when it cannot be completed;
+    /// [`Timeout`](ClientError::Timeout), [`TooLarge`](ClientError::TooLarge)
+    /// or [`Protocol`](ClientError::Protocol) (an invalid or absurd `open`
+    /// packet) when it cannot be completed;
     /// [`ConnectHandler`](ClientError::ConnectHandler) when the connect
     /// handler fails.
     pub async fn connect(self, url: impl AsRef<str>) -> Result<Client> {
@@ -325,8 +345,11 @@ impl ClientBuilder {
 
         let hub = Arc::new(Mutex::new(Hub::new(Runner::keeps_backlog(&handlers))));
         let shared = Arc::new(Shared::new(first));
+        // Commands are drained at once by the driver, and events are bounded
+        // by the budget (see `budget`): neither channel grows on its own.
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let budget = Budget::new(options.max_buffered_bytes);
         let (driver_done_tx, driver_done) = watch::channel(None);
         let (handlers_done_tx, handlers_done) = watch::channel(None);
         let (start_tx, start_rx) = oneshot::channel();
@@ -340,6 +363,7 @@ impl ClientBuilder {
             self_commands: cmd_tx.clone(),
             handle_sigint: options.handle_sigint,
             events: ev_tx,
+            budget,
             shared: shared.clone(),
             done: driver_done_tx,
         });
@@ -389,10 +413,7 @@ async fn handshake(
     let mut session = ClientSession::new(first, config);
     let ws = match first {
         TransportKind::Polling => {
-            let answer = req
-                .get(None, req.request_timeout)
-                .await
-                .map_err(ClientError::from_reqwest)?;
+            let answer = req.get(None, req.request_timeout).await?;
             req.remember_cookies(&answer.headers);
             if answer.status != reqwest::StatusCode::OK {
                 return Err(ClientError::ConnectionRefused {
@@ -400,9 +421,13 @@ async fn handshake(
                     body: body_json(&answer.body),
                 });
             }
+            // Within `max_payload_size` already.
             let packets = payload::decode(answer.body, usize::MAX)
                 .map_err(|e| ClientError::Protocol(format!("handshake answer: {e}")))?;
             let now = Instant::now();
+            if let Some(first) = packets.first() {
+                check_open(first)?;
+            }
             for p in packets {
                 session.handle_packet(now, p);
             }
@@ -421,11 +446,11 @@ async fn handshake(
             .await?;
             let first = tokio::time::timeout(req.request_timeout, ws.read_packet())
                 .await
-                .map_err(|_| ClientError::Timeout)?
-                .map_err(|e| ClientError::WebSocket(e.into()))?
+                .map_err(|_| ClientError::Timeout)??
                 .ok_or_else(|| {
                     ClientError::Protocol("the server closed the WebSocket before `open`".into())
                 })?;
+            check_open(&first)?;
             session.handle_packet(Instant::now(), first);
             Some(ws)
         }
@@ -436,4 +461,16 @@ async fn handshake(
         ));
     }
     Ok((session, ws))
+}
+
+/// Says what is wrong with the server's first packet, if it is an `open`
+/// packet the session will refuse (the session alone would only say that it
+/// is refused).
+fn check_open(first: &Packet) -> Result<()> {
+    match first {
+        Packet::Open(text) => ClientSession::parse_open(text)
+            .map(drop)
+            .map_err(|e| ClientError::Protocol(format!("invalid `open` packet: {e}"))),
+        _ => Ok(()),
+    }
 }

@@ -10,6 +10,17 @@
 //! dropping the driver cancels them. WebSocket reading and writing run in two
 //! small tasks per socket that report back over a channel.
 //!
+//! Backpressure: every event the driver emits is charged to the
+//! connection's [`Budget`] until the application has it. While the budget is
+//! full the driver reads nothing more: no new long poll, no further packets
+//! decoded from the body at hand (a body is decoded one packet at a time, so
+//! a 64 MiB body of tiny packets never turns into millions of queued events
+//! at once), and the WebSocket reader waits too. Commands, timers and
+//! writes go on. Since a ping may wait unread meanwhile, the session is told
+//! ([`ClientSession::handle_reading_paused`]) so that its heartbeat check
+//! restarts once reading resumes instead of failing a connection whose only
+//! fault is a slow application.
+//!
 //! The driver decides nothing about the protocol: when the session is over
 //! (it says so with [`ClientEvent::Closed`](engineio_proto::ClientEvent)),
 //! the driver waits — for a graceful disconnect only, and at most
@@ -23,13 +34,14 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Sleep;
 
-use super::handlers::BoxFuture;
-use super::request::{HttpAnswer, Requests};
+use super::budget::{Budget, Charge};
+use super::handlers::{BoxFuture, Charged};
+use super::request::{HttpAnswer, RequestError, Requests};
 use super::websocket::{self, OpenError, WsConn, WsEvent, WsIo, WsSocket};
 use super::{sigint, ClientEvent, Shared, State};
 use crate::proto::{
-    payload, ClientEvent as SessionEvent, ClientSession, Data, DisconnectReason, Packet,
-    TransportKind,
+    payload, ClientEvent as SessionEvent, ClientSession, Data, DecodeError, DisconnectReason,
+    Packet, TransportKind,
 };
 
 /// What a [`Client`](super::Client) handle asks of its driver.
@@ -46,7 +58,31 @@ pub(crate) enum Command {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
-type HttpFuture = BoxFuture<Result<HttpAnswer, reqwest::Error>>;
+type HttpFuture = BoxFuture<Result<HttpAnswer, RequestError>>;
+
+/// A long poll's body, decoded one packet at a time as the budget allows.
+struct Body {
+    data: bytes::Bytes,
+    /// Start of the next segment; past the end once all are taken.
+    pos: usize,
+}
+
+impl Body {
+    fn next_packet(&mut self) -> Option<Result<Packet, DecodeError>> {
+        if self.pos > self.data.len() {
+            return None;
+        }
+        let end = self.data[self.pos..]
+            .iter()
+            .position(|&b| b == payload::SEPARATOR)
+            .map_or(self.data.len(), |i| self.pos + i);
+        let seg = self.data.slice(self.pos..end);
+        self.pos = end + 1;
+        // An empty body is one empty segment: an error, as in
+        // `payload::decode`.
+        Some(payload::decode_segment(seg))
+    }
+}
 
 /// The upgrade probe in progress.
 enum Probe {
@@ -62,7 +98,7 @@ enum Probe {
     Open {
         conn: WsConn,
         answered: bool,
-        early: Vec<Packet>,
+        early: Vec<(Packet, Charge)>,
     },
 }
 
@@ -74,7 +110,12 @@ pub(crate) struct Driver {
     /// A sender to our own command channel, for the Ctrl-C registry.
     self_commands: mpsc::UnboundedSender<Command>,
     handle_sigint: bool,
-    events: mpsc::UnboundedSender<ClientEvent>,
+    events: mpsc::UnboundedSender<Charged>,
+    budget: Arc<Budget>,
+    /// The last long poll's body, while packets of it are left.
+    body: Option<Body>,
+    /// Whether reading was paused for backpressure at the last pump.
+    paused: bool,
     shared: Arc<Shared>,
     done: watch::Sender<Option<DisconnectReason>>,
     get: Option<HttpFuture>,
@@ -102,7 +143,8 @@ pub(crate) struct DriverParts {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) self_commands: mpsc::UnboundedSender<Command>,
     pub(crate) handle_sigint: bool,
-    pub(crate) events: mpsc::UnboundedSender<ClientEvent>,
+    pub(crate) events: mpsc::UnboundedSender<Charged>,
+    pub(crate) budget: Arc<Budget>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) done: watch::Sender<Option<DisconnectReason>>,
 }
@@ -117,6 +159,7 @@ impl Driver {
             self_commands,
             handle_sigint,
             events,
+            budget,
             shared,
             done,
         } = parts;
@@ -130,6 +173,9 @@ impl Driver {
             self_commands,
             handle_sigint,
             events,
+            budget,
+            body: None,
+            paused: false,
             shared,
             done,
             get: None,
@@ -148,7 +194,7 @@ impl Driver {
         };
         if let Some(socket) = ws {
             let id = d.new_ws_id();
-            d.ws = Some(socket.start(id, d.ws_io_tx.clone()));
+            d.ws = Some(socket.start(id, d.ws_io_tx.clone(), d.budget.clone()));
         }
         d
     }
@@ -163,6 +209,7 @@ impl Driver {
             .handle_sigint
             .then(|| sigint::register(self.self_commands.clone()));
         loop {
+            self.feed_body();
             self.pump();
             if self.should_stop() {
                 break;
@@ -181,6 +228,7 @@ impl Driver {
                 Some(io) = self.ws_io.recv() => self.on_ws(io),
                 () = writer_finished(&mut self.ws), if self.linger_until.is_some() => {}
                 () = &mut self.timer, if self.timer_at.is_some() => self.on_timer(),
+                () = self.budget.room(), if self.paused => {}
             }
         }
         self.shared.set_state(State::Disconnected);
@@ -191,6 +239,7 @@ impl Driver {
         self.post = None;
         self.probe = None;
         self.ws = None;
+        self.body = None;
         self.done.send_replace(Some(reason));
     }
 
@@ -217,8 +266,9 @@ impl Driver {
                     };
                     conn.send(&five);
                     self.ws = Some(conn);
-                    for p in early {
+                    for (p, _charge) in early {
                         self.session.handle_packet(now, p);
+                        self.drain_events(now);
                     }
                 }
             }
@@ -239,18 +289,16 @@ impl Driver {
                     }
                 }
                 if self.get.is_none()
+                    && self.body.is_none()
+                    && self.budget.has_room()
                     && self.session.is_connected()
                     && !self.session.is_polling_paused()
                 {
                     // A long poll lasts up to a ping interval; the session's
                     // heartbeat timer catches a dead server before this
-                    // timeout does.
-                    let timeout = self
-                        .session
-                        .open_data()
-                        .map_or(self.req.request_timeout, |o| {
-                            o.ping_interval() + o.ping_timeout() + self.req.request_timeout
-                        });
+                    // timeout (which covers the whole body too) does.
+                    let timeout = self.session.heartbeat_timeout().unwrap_or_default()
+                        + self.req.request_timeout;
                     self.get = Some(Box::pin(self.req.get(Some(&self.sid), timeout)));
                 }
             }
@@ -271,14 +319,18 @@ impl Driver {
                 packet,
             });
         }
-        while let Some(ev) = self.session.poll_event() {
-            self.on_session_event(ev, now);
-        }
+        self.drain_events(now);
         if !self.flush_waiters.is_empty() && self.flushed() {
             for w in self.flush_waiters.drain(..) {
                 let _ = w.send(());
             }
         }
+        let paused = !self.budget.has_room();
+        if paused || self.paused {
+            // Also once on resuming: the heartbeat check restarts from now.
+            self.session.handle_reading_paused(now);
+        }
+        self.paused = paused;
         let deadline = match (self.session.poll_timeout(), self.linger_until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -287,6 +339,37 @@ impl Driver {
             self.timer_at = deadline;
             if let Some(at) = deadline {
                 self.timer.as_mut().reset(at.into());
+            }
+        }
+    }
+
+    fn drain_events(&mut self, now: Instant) {
+        while let Some(ev) = self.session.poll_event() {
+            self.on_session_event(ev, now);
+        }
+    }
+
+    /// Decodes packets of the last long poll's body while the budget has
+    /// room.
+    fn feed_body(&mut self) {
+        let now = Instant::now();
+        while self.budget.has_room() {
+            let Some(body) = &mut self.body else { return };
+            match body.next_packet() {
+                Some(Ok(p)) => {
+                    self.session.handle_packet(now, p);
+                    self.drain_events(now);
+                    if self.session.is_closed() {
+                        self.body = None;
+                    }
+                }
+                Some(Err(e)) => {
+                    // Packets before the bad one were delivered: a client
+                    // has nothing to undo.
+                    self.body = None;
+                    self.transport_error(format_args!("bad polling payload: {e}"));
+                }
+                None => self.body = None,
             }
         }
     }
@@ -334,9 +417,13 @@ impl Driver {
     }
 
     fn emit(&self, ev: ClientEvent) {
+        let charge = match &ev {
+            ClientEvent::Message(data) => Some(self.budget.charge(data.len())),
+            _ => None,
+        };
         // The handler task outlives the driver unless the client was dropped,
         // and then nobody listens anyway.
-        let _ = self.events.send(ev);
+        let _ = self.events.send((ev, charge));
     }
 
     fn on_command(&mut self, cmd: Command) {
@@ -364,29 +451,21 @@ impl Driver {
         }
     }
 
-    fn on_get(&mut self, r: Result<HttpAnswer, reqwest::Error>) {
-        let now = Instant::now();
-        let Some(body) = self.check_answer(r, "GET") else {
-            return;
-        };
-        match payload::decode(body, usize::MAX) {
-            Ok(packets) => {
-                for p in packets {
-                    self.session.handle_packet(now, p);
-                }
-            }
-            Err(e) => self.transport_error(format_args!("bad polling payload: {e}")),
+    fn on_get(&mut self, r: Result<HttpAnswer, RequestError>) {
+        if let Some(data) = self.check_answer(r, "GET") {
+            // Decoded by `feed_body`, as the budget allows.
+            self.body = Some(Body { data, pos: 0 });
         }
     }
 
-    fn on_post(&mut self, r: Result<HttpAnswer, reqwest::Error>) {
+    fn on_post(&mut self, r: Result<HttpAnswer, RequestError>) {
         let _ = self.check_answer(r, "POST");
     }
 
     /// The body of a 200 answer; anything else fails the transport.
     fn check_answer(
         &mut self,
-        r: Result<HttpAnswer, reqwest::Error>,
+        r: Result<HttpAnswer, RequestError>,
         what: &str,
     ) -> Option<bytes::Bytes> {
         match r {
@@ -424,7 +503,7 @@ impl Driver {
         match r {
             Ok(socket) => {
                 let id = self.new_ws_id();
-                let conn = socket.start(id, self.ws_io_tx.clone());
+                let conn = socket.start(id, self.ws_io_tx.clone(), self.budget.clone());
                 conn.send(&packet);
                 self.probe = Some(Probe::Open {
                     conn,
@@ -443,7 +522,11 @@ impl Driver {
         let now = Instant::now();
         if self.ws.as_ref().is_some_and(|w| w.id == io.id) {
             match io.event {
-                WsEvent::Packet(p) => self.session.handle_packet(now, p),
+                WsEvent::Packet(p, _charge) => {
+                    self.session.handle_packet(now, p);
+                    // The events take over the packet's charge.
+                    self.drain_events(now);
+                }
                 // engine.io servers close WebSockets without a `close`
                 // packet: a close frame is the server disconnecting.
                 WsEvent::Closed => self.session.handle_packet(now, Packet::Close),
@@ -472,20 +555,24 @@ impl Driver {
             return;
         }
         match io.event {
-            WsEvent::Packet(p) if !*answered => {
+            WsEvent::Packet(p, _charge) if !*answered => {
                 *answered = true;
                 // `Aborted` surfaces as an `UpgradeFailed` event, which drops
                 // the probe.
                 let _ = self.session.handle_probe_packet(p);
             }
-            WsEvent::Packet(p) => early.push(p),
+            WsEvent::Packet(p, charge) => early.push((p, charge)),
             WsEvent::Closed | WsEvent::Eof | WsEvent::Failed(_) => self.session.abort_upgrade(),
         }
     }
 
     fn on_timer(&mut self) {
         self.timer_at = None;
-        self.session.handle_timeout(Instant::now());
+        let now = Instant::now();
+        if self.paused {
+            self.session.handle_reading_paused(now);
+        }
+        self.session.handle_timeout(now);
     }
 }
 

@@ -65,6 +65,19 @@ pub enum ClientError {
     /// `open` packet with valid JSON.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The server sent more than the client accepts: a handshake answer over
+    /// [`max_payload_size`](super::ClientOptions::max_payload_size) or a
+    /// WebSocket message over
+    /// [`websocket_max_message_size`](super::ClientOptions::websocket_max_message_size).
+    /// After `connect`, the same ends the connection with a transport error
+    /// instead.
+    #[error("the server sent more than {limit} bytes in one {what}")]
+    TooLarge {
+        /// `"polling body"` or `"WebSocket message"`.
+        what: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The handshake took longer than `request_timeout`.
     #[error("timed out")]
     Timeout,

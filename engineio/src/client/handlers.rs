@@ -3,8 +3,10 @@
 //! One task per connection receives the driver's events in order and, for
 //! each, awaits its handler, then hands the event to the stream subscribers.
 //! Handlers therefore see messages in order (python-engineio runs each in its
-//! own task), and a slow handler never delays the driver's heartbeat: events
-//! queue up between the two tasks.
+//! own task), and a slow handler never delays the driver's timers: events
+//! queue up between the two tasks, each holding its charge to the
+//! connection's [`Budget`](super::budget::Budget) until its handler returned
+//! and every stream yielded it. A full budget stops the driver reading.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,6 +17,7 @@ use std::sync::{Arc, Mutex, Weak};
 use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::budget::Charge;
 use super::error::BoxError;
 use super::{Client, ClientEvent, Inner};
 use crate::proto::{Data, DisconnectReason};
@@ -23,6 +26,12 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 pub(crate) type ConnectFn = Arc<dyn Fn(Client) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
 pub(crate) type MessageFn = Arc<dyn Fn(Client, Data) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type DisconnectFn = Arc<dyn Fn(DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+/// An event from the driver with the budget charge of its data.
+pub(crate) type Charged = (ClientEvent, Option<Charge>);
+/// An event in a stream: the charge is shared by every stream's copy and
+/// released when the last one is taken.
+pub(crate) type Tracked = (ClientEvent, Option<Arc<Charge>>);
 
 /// The handlers registered on a builder.
 #[derive(Clone, Default)]
@@ -60,10 +69,10 @@ impl<E: Into<BoxError>> ConnectOutcome for Result<(), E> {
 /// Fan-out of events to [`Events`](super::Events) streams.
 #[derive(Debug)]
 pub(crate) struct Hub {
-    subscribers: Vec<mpsc::UnboundedSender<ClientEvent>>,
+    subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
     /// Events kept for the first subscriber: only when no handler is
     /// registered, so a handler-only client never accumulates events.
-    backlog: Option<VecDeque<ClientEvent>>,
+    backlog: Option<VecDeque<Tracked>>,
     closed: bool,
 }
 
@@ -76,11 +85,13 @@ impl Hub {
         }
     }
 
-    fn deliver(&mut self, ev: ClientEvent) {
+    fn deliver(&mut self, ev: ClientEvent, charge: Option<Charge>) {
         if let Some(b) = &mut self.backlog {
-            b.push_back(ev);
-        } else {
-            self.subscribers.retain(|s| s.send(ev.clone()).is_ok());
+            b.push_back((ev, charge.map(Arc::new)));
+        } else if !self.subscribers.is_empty() {
+            let charge = charge.map(Arc::new);
+            self.subscribers
+                .retain(|s| s.send((ev.clone(), charge.clone())).is_ok());
         }
     }
 
@@ -89,7 +100,7 @@ impl Hub {
         self.subscribers.clear();
     }
 
-    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<ClientEvent> {
+    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Tracked> {
         let (tx, rx) = mpsc::unbounded_channel();
         for ev in self.backlog.take().into_iter().flatten() {
             let _ = tx.send(ev);
@@ -127,7 +138,7 @@ async fn guarded<T>(fut: impl Future<Output = T> + Send) -> Result<T, BoxError> 
 
 /// Everything the handler task needs.
 pub(crate) struct Runner {
-    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+    pub(crate) events: mpsc::UnboundedReceiver<Charged>,
     pub(crate) start: oneshot::Receiver<Weak<Inner>>,
     pub(crate) handlers: Handlers,
     pub(crate) hub: Arc<Mutex<Hub>>,
@@ -162,10 +173,10 @@ impl Runner {
         let reason = loop {
             // A channel that ends without a disconnect means the driver died:
             // still report the disconnect.
-            let ev = events
-                .recv()
-                .await
-                .unwrap_or(ClientEvent::Disconnect(DisconnectReason::TransportError));
+            let (ev, charge) = events.recv().await.unwrap_or((
+                ClientEvent::Disconnect(DisconnectReason::TransportError),
+                None,
+            ));
             let mut reason = None;
             match &ev {
                 ClientEvent::Connect => {
@@ -200,7 +211,7 @@ impl Runner {
                 _ => {}
             }
             if !failed {
-                lock(&hub).deliver(ev);
+                lock(&hub).deliver(ev, charge);
             }
             if let Some(r) = reason {
                 break r;

@@ -77,6 +77,54 @@
 //! supply must not negotiate HTTP/2 with a server you reach by WebSocket over
 //! TLS: build it with [`http1_only()`](reqwest::ClientBuilder::http1_only).
 //!
+//! # Limits and backpressure
+//! The client does not trust its server any more than the server trusts its
+//! clients (the repository's `SECURITY.md` lists every limit with its
+//! test):
+//!
+//! * **Sizes.** A polling body is read up to
+//!   [`max_payload_size`](ClientOptions::max_payload_size) (64 MiB), checked
+//!   as it streams in; a WebSocket message up to
+//!   [`websocket_max_message_size`](ClientOptions::websocket_max_message_size)
+//!   (64 MiB) over all its fragments, and in at most 10,000 fragments. Past
+//!   a limit, `connect` fails with [`ClientError::TooLarge`] (or
+//!   [`ClientError::WebSocket`] for the fragment count); a connected client
+//!   ends with [`DisconnectReason::TransportError`].
+//! * **Time.** The handshake, every POST and the WebSocket handshake are
+//!   bounded by [`request_timeout`](ClientOptions::request_timeout); a long
+//!   poll, body included, by `pingInterval + pingTimeout + request_timeout`;
+//!   a WebSocket by the heartbeat (no ping within `pingInterval +
+//!   pingTimeout` ends it with [`DisconnectReason::PingTimeout`], which also
+//!   ends a message that never finishes arriving).
+//! * **Handshake values.** `pingInterval` and `pingTimeout` above 2³¹ − 1 ms
+//!   (the longest a JavaScript timer waits, so no engine.io server uses
+//!   more), negative or fractional numbers, missing fields and text that is
+//!   not JSON fail `connect` with [`ClientError::Protocol`]. A
+//!   `pingInterval` of 0 is read as 1 s: python-engineio rounds the interval
+//!   down to whole seconds, so it advertises 0 for any interval under a
+//!   second while its pings keep coming.
+//! * **Backpressure.** Received messages wait for the application — a
+//!   handler that has not returned, an [`Events`] stream not read, the
+//!   events kept for the first stream when no handler is registered — up to
+//!   [`max_buffered_bytes`](ClientOptions::max_buffered_bytes) (16 MiB, each
+//!   event counted as its data plus 128 bytes). Past it the client stops
+//!   reading from the server (no new long poll, the WebSocket left unread)
+//!   and resumes as the application catches up: nothing is dropped and
+//!   memory stays bounded. Commands (`send`, `disconnect`, `abort`) and the
+//!   `Disconnect` event never wait for it. While reading is paused a missing
+//!   ping proves nothing (it may wait unread), so the client's heartbeat
+//!   check restarts when reading resumes; a healthy connection whose
+//!   application is merely slow is not dropped by the client. The server,
+//!   which gets no pong meanwhile, drops a connection whose application
+//!   stops reading for longer than its heartbeat. The alternative, reading
+//!   on and dropping or refusing messages, would lose data silently.
+//! * **Pongs.** A ping flood from a server that does not read queues one
+//!   pong, not one per ping (Engine.IO pongs and WebSocket pongs alike).
+//!
+//! What the application sends is its own: [`send`](Client::send) never
+//! blocks or fails for a full queue, so pace large bursts with
+//! [`flush`](Client::flush).
+//!
 //! # Ctrl-C
 //! With `handle_sigint` (the default), Ctrl-C disconnects every connected
 //! client gracefully, so `wait()` returns and a `connect … wait` program
@@ -85,6 +133,7 @@
 //! client terminates the process with status 130: a second Ctrl-C never
 //! hangs. Programs that handle Ctrl-C themselves should turn the option off.
 
+mod budget;
 mod builder;
 mod driver;
 mod error;
@@ -409,7 +458,11 @@ impl Client {
     /// If no handler was registered, the first stream taken also gets every
     /// event from the start (beginning with [`ClientEvent::Connect`]);
     /// otherwise a stream gets the events that happen after it is taken.
-    /// Events wait in the stream until read, so read it (or drop it).
+    /// Events wait in the stream until read, so read it (or drop it): a
+    /// stream held but not read fills the connection's
+    /// [`max_buffered_bytes`](ClientOptions::max_buffered_bytes), and then
+    /// the client stops reading from the server (see [the module
+    /// docs](self#limits-and-backpressure)).
     ///
     /// ```no_run
     /// use engineio::client::{Client, ClientEvent};
@@ -455,18 +508,14 @@ async fn wait_set(mut rx: watch::Receiver<Option<DisconnectReason>>) -> Disconne
 /// readable with [`recv`](Events::recv). Made by [`Client::events`].
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::UnboundedReceiver<ClientEvent>,
+    // Each event's budget charge is released as the event is yielded.
+    rx: mpsc::UnboundedReceiver<handlers::Tracked>,
 }
 
 impl Events {
     /// The next event; `None` after the last one.
     pub async fn recv(&mut self) -> Option<ClientEvent> {
-        self.rx.recv().await
-    }
-
-    #[cfg(feature = "blocking")]
-    pub(crate) fn into_receiver(self) -> mpsc::UnboundedReceiver<ClientEvent> {
-        self.rx
+        self.rx.recv().await.map(|(ev, _charge)| ev)
     }
 }
 
@@ -474,6 +523,6 @@ impl futures_util::Stream for Events {
     type Item = ClientEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
-        self.rx.poll_recv(cx)
+        self.rx.poll_recv(cx).map(|ev| ev.map(|(ev, _charge)| ev))
     }
 }

@@ -105,9 +105,26 @@ pub struct ClientOptions {
     /// Extra headers for the WebSocket handshake only (python:
     /// `websocket_extra_options`). Default none.
     pub websocket_extra_headers: HeaderMap,
-    /// Largest WebSocket message accepted from the server, in bytes; a larger
-    /// one closes the connection with a transport error. Default 64 MiB.
+    /// Largest WebSocket message accepted from the server, in bytes, counted
+    /// over all its fragments (at most 10,000 fragments per message). A
+    /// larger one fails `connect` with [`ClientError::TooLarge`](super::ClientError::TooLarge)
+    /// during the handshake, and later ends the connection with
+    /// [`DisconnectReason::TransportError`](crate::proto::DisconnectReason::TransportError).
+    /// Default 64 MiB (tungstenite's default).
     pub websocket_max_message_size: usize,
+    /// Largest polling response body accepted from the server, in bytes
+    /// (the handshake's and each long poll's), enforced while the body
+    /// streams in, before it is decoded. A larger one is handled as
+    /// [`websocket_max_message_size`](Self::websocket_max_message_size).
+    /// Default 64 MiB.
+    pub max_payload_size: usize,
+    /// How many bytes of received messages may wait for the application
+    /// (handlers not done yet, [`Events`](super::Events) streams not read),
+    /// each event counted as its data plus 128 bytes. Past it the client
+    /// stops reading from the server until the application catches up
+    /// (backpressure), and may exceed it by one message. See
+    /// [the module docs](super#limits-and-backpressure). Default 16 MiB.
+    pub max_buffered_bytes: usize,
     /// Whether polling requests carry a `t` cache-busting parameter. Default
     /// `true` (python: `timestamp_requests`).
     pub timestamp_requests: bool,
@@ -131,6 +148,8 @@ impl Default for ClientOptions {
             ssl_verify: true,
             websocket_extra_headers: HeaderMap::new(),
             websocket_max_message_size: 64 << 20,
+            max_payload_size: 64 << 20,
+            max_buffered_bytes: 16 << 20,
             timestamp_requests: true,
             handle_sigint: true,
             upgrade_timeout: Duration::from_secs(10),

@@ -1,6 +1,14 @@
 //! Building the client's HTTP requests: Engine.IO URLs, headers, the `t`
-//! cache-buster, and the per-session cookie jar of the default HTTP client.
-//! Sending and interpreting them is the driver's business.
+//! cache-buster, and the per-session cookie jar of the default HTTP client;
+//! reading their answers within a size limit and a deadline. Interpreting
+//! them is the driver's business.
+//!
+//! Every request is bounded twice: its body by `max_payload_size` (refused
+//! from `Content-Length` before reading, or as soon as the streamed body
+//! passes it, so at most the limit is ever held), and the whole exchange —
+//! connecting, headers, every byte of the body — by one deadline (reqwest's
+//! `timeout`, and a tokio timeout around the whole future as well), so a
+//! server that trickles a body forever is cut off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -149,8 +157,43 @@ pub(crate) struct Requests {
     pub(crate) request_timeout: Duration,
     pub(crate) timestamp: bool,
     pub(crate) ws_max_message_size: usize,
+    pub(crate) max_payload_size: usize,
     /// `Some` with the default HTTP client.
     pub(crate) cookies: Option<CookieJar>,
+}
+
+/// Why a polling request failed.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    /// The request could not be made or its answer not read.
+    Http(reqwest::Error),
+    /// The answer's body is larger than this limit.
+    TooLarge(usize),
+    /// The answer (body included) did not arrive within the deadline.
+    Timeout,
+}
+
+impl From<RequestError> for ClientError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Http(e) => ClientError::from_reqwest(e),
+            RequestError::TooLarge(limit) => ClientError::TooLarge {
+                what: "polling body",
+                limit,
+            },
+            RequestError::Timeout => ClientError::Timeout,
+        }
+    }
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::Http(e) => write!(f, "{e}"),
+            RequestError::TooLarge(limit) => write!(f, "the body is over {limit} bytes"),
+            RequestError::Timeout => f.write_str("timed out"),
+        }
+    }
 }
 
 /// The answer to a polling request, body read.
@@ -191,6 +234,7 @@ impl Requests {
             request_timeout: options.request_timeout,
             timestamp: options.timestamp_requests,
             ws_max_message_size: options.websocket_max_message_size,
+            max_payload_size: options.max_payload_size,
             cookies,
         })
     }
@@ -222,19 +266,18 @@ impl Requests {
     }
 
     /// A polling GET (the handshake when `sid` is `None`), as a future that
-    /// owns everything it needs.
+    /// owns everything it needs; `timeout` bounds all of it, body included.
     pub(crate) fn get(
         &self,
         sid: Option<&str>,
         timeout: Duration,
-    ) -> impl std::future::Future<Output = Result<HttpAnswer, reqwest::Error>> + Send + 'static
-    {
+    ) -> impl std::future::Future<Output = Result<HttpAnswer, RequestError>> + Send + 'static {
         let req = self
             .http
             .get(self.polling_url(sid))
             .headers(self.headers())
             .timeout(timeout);
-        async move { read_answer(req.send().await?).await }
+        exchange(req, timeout, self.max_payload_size)
     }
 
     /// A polling POST carrying `body`.
@@ -242,8 +285,7 @@ impl Requests {
         &self,
         sid: &str,
         body: Bytes,
-    ) -> impl std::future::Future<Output = Result<HttpAnswer, reqwest::Error>> + Send + 'static
-    {
+    ) -> impl std::future::Future<Output = Result<HttpAnswer, RequestError>> + Send + 'static {
         let req = self
             .http
             .post(self.polling_url(Some(sid)))
@@ -251,7 +293,7 @@ impl Requests {
             .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
             .body(body)
             .timeout(self.request_timeout);
-        async move { read_answer(req.send().await?).await }
+        exchange(req, self.request_timeout, self.max_payload_size)
     }
 
     /// The URL of a WebSocket handshake, in its `http`/`https` form (the
@@ -261,10 +303,66 @@ impl Requests {
     }
 }
 
-async fn read_answer(resp: reqwest::Response) -> Result<HttpAnswer, reqwest::Error> {
+/// Sends `req` and reads its answer, all within `timeout` and with at most
+/// `limit` body bytes.
+async fn exchange(
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+    limit: usize,
+) -> Result<HttpAnswer, RequestError> {
+    let run = async {
+        let resp = req.send().await.map_err(RequestError::Http)?;
+        read_answer(resp, limit).await
+    };
+    // reqwest's own timeout covers the body too; this one is the backstop
+    // for an HTTP client supplied without it applying.
+    tokio::time::timeout(timeout, run)
+        .await
+        .unwrap_or(Err(RequestError::Timeout))
+}
+
+async fn read_answer(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<HttpAnswer, RequestError> {
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await?;
+    let declared = resp.content_length();
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(RequestError::TooLarge(limit));
+    }
+    // The first chunk is kept as it is (most bodies are one chunk); later
+    // ones are appended to a copy.
+    let mut first: Option<Bytes> = None;
+    let mut more = bytes::BytesMut::new();
+    let mut len = 0usize;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            RequestError::Timeout
+        } else {
+            RequestError::Http(e)
+        }
+    })? {
+        if chunk.len() > limit - len {
+            return Err(RequestError::TooLarge(limit));
+        }
+        len += chunk.len();
+        match &first {
+            None => first = Some(chunk),
+            Some(f) => {
+                if more.is_empty() {
+                    more.reserve(declared.map_or(f.len() + chunk.len(), |n| n as usize));
+                    more.extend_from_slice(f);
+                }
+                more.extend_from_slice(&chunk);
+            }
+        }
+    }
+    let body = if more.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        more.freeze()
+    };
     Ok(HttpAnswer {
         status,
         headers,

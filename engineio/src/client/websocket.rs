@@ -4,14 +4,26 @@
 //! writer task.
 //!
 //! This module only moves frames; what they mean is the session's business.
+//!
+//! What a server can make it hold is bounded:
+//! * a message, fragments reassembled here, by `websocket_max_message_size`
+//!   over all its fragments, and by [`MAX_FRAGMENTS`];
+//! * received messages by the connection's [`Budget`]: the reader waits for
+//!   room before it reads the next frame, so a server that sends faster
+//!   than the application consumes is held back by TCP;
+//! * pongs owed to a server that pings without reading: one WebSocket pong
+//!   (for the latest ping, as RFC 6455 §5.5.3 allows) and one Engine.IO pong
+//!   wait at most; more pings while they wait are answered by them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use fastwebsockets::{
-    FragmentCollectorRead, Frame, OpCode, Payload, Role, WebSocket, WebSocketError, WebSocketWrite,
+    Frame, OpCode, Payload, Role, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite,
 };
 use reqwest::header::{
     HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
@@ -22,33 +34,81 @@ use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::budget::{Budget, Charge};
 use super::error::{body_json, BoxError, ClientError};
 use crate::proto::{DecodeError, Packet};
 
 type Stream = reqwest::Upgraded;
-type Reader = FragmentCollectorRead<ReadHalf<Stream>>;
 type Writer = WebSocketWrite<WriteHalf<Stream>>;
+
+/// Most fragments a message may come in (engine.io 6.6.13's
+/// `maxBufferedChunks` for its server); more fail the connection.
+pub(crate) const MAX_FRAGMENTS: usize = 10_000;
 
 /// What the writer task writes.
 #[derive(Debug)]
 pub(crate) enum Out {
-    /// A frame (data, or a pong / close owed to the peer).
+    /// A frame (data, or a close reply owed to the peer).
     Frame(OpCode, Bytes),
+    /// The WebSocket pong owed for the latest ping (in [`Outbox::pong`]).
+    Pong,
+    /// An Engine.IO pong (`3`).
+    EioPong,
     /// A normal closure (1000), then stop.
     Close,
+}
+
+/// The sending side of the writer task's queue, shared by the driver (data)
+/// and the reader (replies owed to the server).
+#[derive(Debug, Clone)]
+struct Outbox {
+    tx: mpsc::UnboundedSender<Out>,
+    /// The payload of the latest unanswered ping; `Out::Pong` is queued only
+    /// when it was empty.
+    pong: Arc<Mutex<Option<Bytes>>>,
+    /// Whether an `Out::EioPong` waits in the queue.
+    eio_pong: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    /// Queues a frame fastwebsockets says we owe (a pong or a close reply).
+    fn owe(&self, f: &Frame<'_>) -> Result<(), &'static str> {
+        let out = if f.opcode == OpCode::Pong {
+            let mut slot = self.pong.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.replace(Bytes::copy_from_slice(&f.payload)).is_some() {
+                return Ok(());
+            }
+            Out::Pong
+        } else {
+            Out::Frame(f.opcode, Bytes::copy_from_slice(&f.payload))
+        };
+        self.tx
+            .send(out)
+            .map_err(|_| "the WebSocket writer stopped")
+    }
+}
+
+/// Reads whole messages: fastwebsockets frames, fragments reassembled within
+/// the limits.
+struct MessageReader {
+    ws: WebSocketRead<ReadHalf<Stream>>,
+    max_size: usize,
+    /// A fragmented message so far: its opcode, data and fragment count.
+    partial: Option<(OpCode, BytesMut, usize)>,
 }
 
 /// What a reader (or writer) task reports to the driver.
 #[derive(Debug)]
 pub(crate) enum WsEvent {
-    /// A packet arrived.
-    Packet(Packet),
+    /// A packet arrived, charged to the connection's budget until the driver
+    /// has turned it into an event (which carries its own charge).
+    Packet(Packet, Charge),
     /// The server closed the WebSocket with a close frame.
     Closed,
     /// The connection ended without a close frame.
     Eof,
     /// The connection broke (EOF without close frame, IO error, bad frame,
-    /// undecodable packet).
+    /// undecodable packet, a message over the limits).
     Failed(String),
 }
 
@@ -62,8 +122,8 @@ pub(crate) struct WsIo {
 /// An open WebSocket whose reader has not been started yet (the handshake
 /// reads the `open` packet from it first).
 pub(crate) struct WsSocket {
-    reader: Reader,
-    out: mpsc::UnboundedSender<Out>,
+    reader: MessageReader,
+    out: Outbox,
     out_rx: mpsc::UnboundedReceiver<Out>,
     writer: Writer,
 }
@@ -85,6 +145,8 @@ pub(crate) enum OpenError {
     Timeout,
     /// A 101 that is not a valid WebSocket handshake, or the upgrade failed.
     Handshake(BoxError),
+    /// The first message was over the size limit (handshake only).
+    TooLarge(usize),
 }
 
 impl From<OpenError> for ClientError {
@@ -94,6 +156,10 @@ impl From<OpenError> for ClientError {
             OpenError::Http(e) => ClientError::from_reqwest(e),
             OpenError::Timeout => ClientError::Timeout,
             OpenError::Handshake(e) => ClientError::WebSocket(e),
+            OpenError::TooLarge(limit) => ClientError::TooLarge {
+                what: "WebSocket message",
+                limit,
+            },
         }
     }
 }
@@ -105,6 +171,7 @@ impl std::fmt::Display for OpenError {
             OpenError::Http(e) => write!(f, "{e}"),
             OpenError::Timeout => f.write_str("timed out"),
             OpenError::Handshake(e) => write!(f, "{e}"),
+            OpenError::TooLarge(limit) => write!(f, "a message over {limit} bytes"),
         }
     }
 }
@@ -169,12 +236,21 @@ pub(crate) async fn open(
     let mut ws = WebSocket::after_handshake(stream, Role::Client);
     ws.set_auto_close(true);
     ws.set_auto_pong(true);
-    ws.set_max_message_size(max_message_size);
+    // fastwebsockets refuses a frame of exactly its limit; ours is inclusive.
+    ws.set_max_message_size(max_message_size.saturating_add(1));
     let (read, writer) = ws.split(tokio::io::split);
-    let (out, out_rx) = mpsc::unbounded_channel();
+    let (tx, out_rx) = mpsc::unbounded_channel();
     Ok(WsSocket {
-        reader: FragmentCollectorRead::new(read),
-        out,
+        reader: MessageReader {
+            ws: read,
+            max_size: max_message_size,
+            partial: None,
+        },
+        out: Outbox {
+            tx,
+            pong: Arc::default(),
+            eio_pong: Arc::default(),
+        },
         out_rx,
         writer,
     })
@@ -183,22 +259,31 @@ pub(crate) async fn open(
 impl WsSocket {
     /// Reads the next packet (used by the handshake, before the reader task
     /// starts). `None` when the server closed the WebSocket.
-    pub(crate) async fn read_packet(&mut self) -> Result<Option<Packet>, String> {
+    pub(crate) async fn read_packet(&mut self) -> Result<Option<Packet>, OpenError> {
         read_packet(&mut self.reader, &self.out)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e {
+                ReadError::TooLarge(limit) => OpenError::TooLarge(limit),
+                e => OpenError::Handshake(e.to_string().into()),
+            })
     }
 
     /// Starts the reader and writer tasks; events go to `io` tagged `id`.
-    pub(crate) fn start(self, id: u64, io: mpsc::UnboundedSender<WsIo>) -> WsConn {
+    /// The reader reads only while `budget` has room.
+    pub(crate) fn start(
+        self,
+        id: u64,
+        io: mpsc::UnboundedSender<WsIo>,
+        budget: Arc<Budget>,
+    ) -> WsConn {
         let WsSocket {
             reader,
             out,
             out_rx,
             writer,
         } = self;
-        let w = tokio::spawn(run_writer(writer, out_rx, id, io.clone()));
-        let r = tokio::spawn(run_reader(reader, out.clone(), id, io));
+        let w = tokio::spawn(run_writer(writer, out_rx, out.clone(), id, io.clone()));
+        let r = tokio::spawn(run_reader(reader, out.clone(), id, io, budget));
         WsConn {
             id,
             out,
@@ -214,7 +299,7 @@ impl WsSocket {
 #[derive(Debug)]
 pub(crate) struct WsConn {
     pub(crate) id: u64,
-    out: mpsc::UnboundedSender<Out>,
+    out: Outbox,
     /// `None` once the writer has been awaited.
     pub(crate) writer: Option<JoinHandle<()>>,
     reader: JoinHandle<()>,
@@ -223,11 +308,18 @@ pub(crate) struct WsConn {
 
 impl WsConn {
     /// Queues a packet: text packets as text frames, binary messages as
-    /// binary frames.
+    /// binary frames. A pong is dropped while another one waits to be
+    /// written: that one answers the server's pings just as well.
     pub(crate) fn send(&self, p: &Packet) {
+        if *p == Packet::pong() {
+            if !self.out.eio_pong.swap(true, Ordering::AcqRel) {
+                let _ = self.out.tx.send(Out::EioPong);
+            }
+            return;
+        }
         let (binary, data) = p.to_ws_frame();
         let op = if binary { OpCode::Binary } else { OpCode::Text };
-        let _ = self.out.send(Out::Frame(op, data));
+        let _ = self.out.tx.send(Out::Frame(op, data));
     }
 
     /// Queues a normal closure after whatever is queued; the writer stops
@@ -235,7 +327,7 @@ impl WsConn {
     pub(crate) fn close(&mut self) {
         if !self.close_sent {
             self.close_sent = true;
-            let _ = self.out.send(Out::Close);
+            let _ = self.out.tx.send(Out::Close);
         }
     }
 
@@ -258,6 +350,8 @@ impl Drop for WsConn {
 #[derive(Debug)]
 enum ReadError {
     Eof,
+    /// A message over this many bytes.
+    TooLarge(usize),
     Other(String),
 }
 
@@ -265,56 +359,94 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::Eof => f.write_str("connection closed without a close frame"),
+            ReadError::TooLarge(limit) => write!(f, "a message over {limit} bytes"),
             ReadError::Other(e) => f.write_str(e),
         }
     }
 }
 
-async fn read_packet(
-    reader: &mut Reader,
-    out: &mpsc::UnboundedSender<Out>,
-) -> Result<Option<Packet>, ReadError> {
+async fn read_packet(r: &mut MessageReader, out: &Outbox) -> Result<Option<Packet>, ReadError> {
+    let max = r.max_size;
     loop {
-        let mut owed = |f: Frame<'_>| {
-            // A pong or the close reply owed to the server goes out through
-            // the writer task, in order with everything else.
-            let r = out
-                .send(Out::Frame(f.opcode, Bytes::copy_from_slice(&f.payload)))
-                .map_err(|_| "the WebSocket writer stopped");
-            std::future::ready(r)
-        };
-        let frame = reader.read_frame(&mut owed).await.map_err(|e| match e {
+        // A pong or the close reply owed to the server goes out through the
+        // writer task, in order with everything else.
+        let mut owed = |f: Frame<'_>| std::future::ready(out.owe(&f));
+        let frame = r.ws.read_frame(&mut owed).await.map_err(|e| match e {
             WebSocketError::UnexpectedEOF => ReadError::Eof,
+            WebSocketError::FrameTooLarge => ReadError::TooLarge(max),
             e => ReadError::Other(e.to_string()),
         })?;
-        let data = Bytes::copy_from_slice(&frame.payload);
-        return match frame.opcode {
+        let (op, data) = match frame.opcode {
+            OpCode::Text | OpCode::Binary => {
+                if r.partial.is_some() {
+                    return Err(ReadError::Other(
+                        "a new message before the fragmented one ended".into(),
+                    ));
+                }
+                if !frame.fin {
+                    r.partial = Some((frame.opcode, BytesMut::from(&frame.payload[..]), 1));
+                    continue;
+                }
+                (frame.opcode, Bytes::copy_from_slice(&frame.payload))
+            }
+            OpCode::Continuation => {
+                let Some((_, buf, count)) = &mut r.partial else {
+                    return Err(ReadError::Other(
+                        "a continuation frame with nothing to continue".into(),
+                    ));
+                };
+                *count += 1;
+                if *count > MAX_FRAGMENTS {
+                    return Err(ReadError::Other(format!(
+                        "a message in more than {MAX_FRAGMENTS} fragments"
+                    )));
+                }
+                if frame.payload.len() > max - buf.len() {
+                    return Err(ReadError::TooLarge(max));
+                }
+                buf.extend_from_slice(&frame.payload);
+                if !frame.fin {
+                    continue;
+                }
+                let Some((op, buf, _)) = r.partial.take() else {
+                    unreachable!("matched above")
+                };
+                (op, buf.freeze())
+            }
+            OpCode::Close => return Ok(None),
+            // Pings are answered by fastwebsockets (through `owed`).
+            OpCode::Ping | OpCode::Pong => continue,
+        };
+        return match op {
             OpCode::Text => Packet::decode_text(data)
                 .map(Some)
                 .map_err(|e: DecodeError| ReadError::Other(e.to_string())),
-            OpCode::Binary => Ok(Some(Packet::decode_binary_frame(data))),
-            OpCode::Close => Ok(None),
-            // Pings and pongs are answered by fastwebsockets; continuation
-            // frames are assembled by the fragment collector.
-            _ => continue,
+            _ => Ok(Some(Packet::decode_binary_frame(data))),
         };
     }
 }
 
 async fn run_reader(
-    mut reader: Reader,
-    out: mpsc::UnboundedSender<Out>,
+    mut reader: MessageReader,
+    out: Outbox,
     id: u64,
     io: mpsc::UnboundedSender<WsIo>,
+    budget: Arc<Budget>,
 ) {
     loop {
+        // Backpressure: while the application is behind, leave the data in
+        // the socket.
+        budget.room().await;
         let event = match read_packet(&mut reader, &out).await {
-            Ok(Some(p)) => WsEvent::Packet(p),
+            Ok(Some(p)) => {
+                let charge = budget.charge(p.text_len());
+                WsEvent::Packet(p, charge)
+            }
             Ok(None) => WsEvent::Closed,
             Err(ReadError::Eof) => WsEvent::Eof,
-            Err(ReadError::Other(e)) => WsEvent::Failed(e),
+            Err(e) => WsEvent::Failed(e.to_string()),
         };
-        let last = !matches!(event, WsEvent::Packet(_));
+        let last = !matches!(event, WsEvent::Packet(..));
         if io.send(WsIo { id, event }).is_err() || last {
             return;
         }
@@ -324,12 +456,23 @@ async fn run_reader(
 async fn run_writer(
     mut writer: Writer,
     mut rx: mpsc::UnboundedReceiver<Out>,
+    outbox: Outbox,
     id: u64,
     io: mpsc::UnboundedSender<WsIo>,
 ) {
     while let Some(out) = rx.recv().await {
         let (op, data) = match out {
             Out::Frame(op, data) => (op, data),
+            Out::Pong => {
+                let payload = outbox.pong.lock().unwrap_or_else(|p| p.into_inner()).take();
+                (OpCode::Pong, payload.unwrap_or_default())
+            }
+            Out::EioPong => {
+                // Cleared before the write: a ping that arrives meanwhile
+                // gets a pong of its own.
+                outbox.eio_pong.store(false, Ordering::Release);
+                (OpCode::Text, Bytes::from_static(b"3"))
+            }
             Out::Close => (OpCode::Close, Bytes::from_static(&[0x03, 0xe8])),
         };
         let last = op == OpCode::Close;
