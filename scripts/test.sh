@@ -36,6 +36,17 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+if ! { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null || ! { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null; then
+  step "installing Debian's haproxy and nginx (the load-balancer tests, eio/tests/cluster.rs)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx
+  else
+    echo "haproxy or nginx is missing and this is not root: install Debian's haproxy and nginx packages" >&2
+    exit 1
+  fi
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -994,20 +994,46 @@ async fn http_request(
     query: &str,
     body: Bytes,
 ) -> Result<Bytes, BoxError> {
+    Ok(http_exchange(sender, target, method, query, body, "")
+        .await?
+        .0)
+}
+
+/// [`http_request`] that also sends `cookie` (unless empty) and returns the
+/// cookies the answer sets (`name=value; …`): a polling session replays its
+/// handshake's cookies, so it stays on its node behind a balancer with
+/// sticky cookies (HAProxy's `cookie … insert`).
+async fn http_exchange(
+    sender: &mut Sender,
+    target: &Target,
+    method: http::Method,
+    query: &str,
+    body: Bytes,
+    cookie: &str,
+) -> Result<(Bytes, String), BoxError> {
     sender.ready().await?;
-    let req = http::Request::builder()
+    let mut req = http::Request::builder()
         .method(method)
         .uri(format!("{}?{query}", target.path))
         .header(http::header::HOST, &target.host)
-        .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-        .body(Full::new(body))?;
-    let resp = sender.send_request(req).await?;
+        .header(http::header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+    if !cookie.is_empty() {
+        req = req.header(http::header::COOKIE, cookie);
+    }
+    let resp = sender.send_request(req.body(Full::new(body))?).await?;
     let status = resp.status();
+    let set_cookies = resp
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
     let body = resp.into_body().collect().await?.to_bytes();
     if status != http::StatusCode::OK {
         return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)).into());
     }
-    Ok(body)
+    Ok((body, set_cookies))
 }
 
 async fn handshake_loop(c: Conn) -> Result<(), BoxError> {
@@ -1061,12 +1087,13 @@ async fn polling_conn(c: Conn) -> Result<(), BoxError> {
     let setup = async {
         let mut get = http_conn(target).await?;
         let post = http_conn(target).await?;
-        let open = http_request(
+        let (open, cookie) = http_exchange(
             &mut get,
             target,
             http::Method::GET,
             "EIO=4&transport=polling",
             Bytes::new(),
+            "",
         )
         .await?;
         let packets = engineio_proto::payload::decode(open, usize::MAX)?;
@@ -1074,12 +1101,13 @@ async fn polling_conn(c: Conn) -> Result<(), BoxError> {
             return Err::<_, BoxError>("handshake answer is not an open packet".into());
         };
         let sid = engineio_proto::OpenData::parse(text)?.sid;
-        Ok((get, post, sid))
+        Ok((get, post, sid, cookie))
     }
     .await;
     drop(permit);
     let _ = ready.send(()).await;
-    let (mut get, mut post, sid) = setup?;
+    let (mut get, mut post, sid, cookie) = setup?;
+    let cookie = cookie.as_str();
     let mut tally = Tally::new(&shared, in_flight);
     let query = format!("EIO=4&transport=polling&sid={sid}");
     let packet = if binary {
@@ -1106,9 +1134,17 @@ async fn polling_conn(c: Conn) -> Result<(), BoxError> {
         if !to_send.is_empty() {
             let body = engineio_proto::payload::encode(&to_send);
             to_send.clear();
-            http_request(&mut post, target, http::Method::POST, &query, body).await?;
+            http_exchange(&mut post, target, http::Method::POST, &query, body, cookie).await?;
         }
-        let body = http_request(&mut get, target, http::Method::GET, &query, Bytes::new()).await?;
+        let (body, _) = http_exchange(
+            &mut get,
+            target,
+            http::Method::GET,
+            &query,
+            Bytes::new(),
+            cookie,
+        )
+        .await?;
         for p in engineio_proto::payload::decode(body, usize::MAX)? {
             match p {
                 engineio_proto::Packet::Ping(_) => to_send.push(engineio_proto::Packet::pong()),

@@ -58,6 +58,10 @@ pub(crate) struct ServeArgs {
     /// Send a session cookie with this name on the handshake.
     #[arg(long)]
     cookie: Option<String>,
+    /// Start every session id with this node name (at most 8 of
+    /// `A-Z a-z 0-9 - _`), for a load balancer that routes on the sid.
+    #[arg(long, default_value = "")]
+    sid_prefix: String,
     /// Do not compress polling responses.
     #[arg(long)]
     no_compression: bool,
@@ -108,6 +112,7 @@ fn options(args: &ServeArgs) -> Result<ServerOptions, BoxError> {
     if let Some(name) = &args.cookie {
         o.cookie = Some(CookieConfig::new(name.clone())?);
     }
+    o.sid_prefix = args.sid_prefix.clone();
     Ok(o)
 }
 

@@ -80,6 +80,41 @@ impl Sid {
         Sid(out)
     }
 
+    /// Longest prefix [`Sid::with_prefix`] accepts: each prefix character
+    /// replaces 6 of the 120 random bits, so 8 leave 72.
+    pub const MAX_PREFIX_LEN: usize = 8;
+
+    /// True if `prefix` can start a sid: at most [`Sid::MAX_PREFIX_LEN`]
+    /// URL-safe base64 characters (`A-Z a-z 0-9 - _`). Empty is valid.
+    pub fn is_valid_prefix(prefix: &str) -> bool {
+        prefix.len() <= Self::MAX_PREFIX_LEN
+            && prefix
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    }
+
+    /// Builds a sid that starts with `prefix` (a node name a load balancer
+    /// routes on) followed by random characters from `bytes`, still 20
+    /// characters in all. `None` if the prefix is not valid
+    /// ([`Sid::is_valid_prefix`]).
+    ///
+    /// ```
+    /// use engineio_proto::Sid;
+    /// assert!(Sid::with_prefix("n1.", [0xfb; 15]).is_none());
+    /// assert!(Sid::with_prefix("123456789", [0xfb; 15]).is_none()); // > MAX_PREFIX_LEN
+    /// let sid = Sid::with_prefix("n1-", [0xfb; 15]).unwrap();
+    /// assert_eq!(sid.as_str(), "n1-7-_v7-_v7-_v7-_v7");
+    /// assert_eq!(Sid::parse(sid.as_str()), Some(sid));
+    /// ```
+    pub fn with_prefix(prefix: &str, bytes: [u8; Self::RANDOM_BYTES]) -> Option<Self> {
+        if !Self::is_valid_prefix(prefix) {
+            return None;
+        }
+        let mut sid = Self::from_random(bytes);
+        sid.0[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        Some(sid)
+    }
+
     /// Parses a sid received from a peer: exactly 20 URL-safe base64
     /// characters. Anything else cannot be one of our sessions.
     pub fn parse(s: &str) -> Option<Self> {

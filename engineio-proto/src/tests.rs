@@ -512,6 +512,64 @@ fn client_close_packet_releases_pending_get_with_noop() {
 }
 
 #[test]
+fn client_close_before_the_get_still_gives_that_get_a_noop() {
+    use crate::server::CLOSE_LINGER;
+    let now = Instant::now();
+    let mut s = handshaken(now, 5, &ServerConfig::default());
+    // The client sent its GET and its closing POST together; the POST is
+    // handled first.
+    s.begin_post().unwrap();
+    s.handle_post(now, Bytes::from_static(b"1")).unwrap();
+    assert!(s.is_closed());
+    assert!(s.is_lingering());
+    assert_eq!(s.poll_timeout(), Some(now + CLOSE_LINGER));
+    s.begin_get().unwrap();
+    assert_eq!(s.poll_get(), GetOutcome::Payload(vec![Packet::Noop]));
+    s.end_get();
+    // Only that one GET: the next finds the session gone.
+    assert!(!s.is_lingering());
+    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.begin_get(), Err(RequestError::Closed));
+    assert_eq!(
+        s.poll_event(),
+        Some(ServerEvent::Closed(DisconnectReason::ClientDisconnect))
+    );
+}
+
+#[test]
+fn the_linger_ends_with_its_window_or_a_server_close() {
+    use crate::server::CLOSE_LINGER;
+    let now = Instant::now();
+    let mut s = handshaken(now, 5, &ServerConfig::default());
+    s.begin_post().unwrap();
+    s.handle_post(now, Bytes::from_static(b"1")).unwrap();
+    s.handle_timeout(now + CLOSE_LINGER);
+    assert!(!s.is_lingering());
+    assert_eq!(s.begin_get(), Err(RequestError::Closed));
+
+    let mut s = handshaken(now, 6, &ServerConfig::default());
+    s.begin_post().unwrap();
+    s.handle_post(now, Bytes::from_static(b"1")).unwrap();
+    s.close(now);
+    assert!(!s.is_lingering());
+    assert_eq!(s.poll_timeout(), None);
+
+    // No linger when the GET was pending (it got the noop), nor for a
+    // session that ended any other way, nor on WebSocket.
+    let mut s = handshaken(now, 7, &ServerConfig::default());
+    s.begin_get().unwrap();
+    s.begin_post().unwrap();
+    s.handle_post(now, Bytes::from_static(b"1")).unwrap();
+    assert!(!s.is_lingering());
+    let mut s = handshaken(now, 8, &ServerConfig::default());
+    s.handle_timeout(now + Duration::from_secs(3600));
+    assert!(s.is_closed() && !s.is_lingering());
+    let mut s = session(now, 9, TransportKind::WebSocket, &ServerConfig::default());
+    s.handle_packet(now, Packet::Close);
+    assert!(s.is_closed() && !s.is_lingering());
+}
+
+#[test]
 fn client_ping_breaks_heartbeat_direction() {
     let now = Instant::now();
     let mut s = session(now, 6, TransportKind::WebSocket, &ServerConfig::default());
@@ -526,9 +584,10 @@ fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
     s.begin_get().unwrap();
     assert_eq!(s.poll_get(), GetOutcome::Wait);
     s.begin_upgrade(now, true).unwrap();
+    // A second WebSocket while the first is upgrading is closed, not refused.
     assert_eq!(
         s.begin_upgrade(now, true),
-        Err(RequestError::UpgradeRefused)
+        Err(RequestError::DuplicateUpgrade)
     );
     // Before the probe the GET still waits.
     assert_eq!(s.poll_get(), GetOutcome::Wait);
@@ -556,7 +615,7 @@ fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
     assert_eq!(s.begin_get(), Err(RequestError::TransportMismatch));
     assert_eq!(
         s.begin_upgrade(now, true),
-        Err(RequestError::UpgradeRefused)
+        Err(RequestError::DuplicateUpgrade)
     );
     assert!(!s.is_closed());
 }

@@ -11,7 +11,8 @@ pub(crate) enum Timer {
     Heartbeat = 1,
     /// The upgrade took too long.
     Upgrade = 2,
-    /// A closing session waited too long to flush.
+    /// A closing session waited too long to flush. Server, once closed: the
+    /// end of the linger (`server::CLOSE_LINGER`).
     Close = 3,
 }
 

@@ -220,7 +220,10 @@ async fn a_dead_server_ends_the_session_with_a_reason() {
 /// order and once each. Two ways: one message a millisecond until the switch
 /// (sends straddle the probe, the pause and the switch), then the rest; and
 /// all at once with a small `maxHttpBufferSize`, so that polling carries the
-/// first ones in several POSTs and the WebSocket the rest.
+/// first ones in several POSTs and the WebSocket the rest. Either way the
+/// first message must find the session on polling, and in the first way the
+/// switch must come during the sends: otherwise nothing crosses the upgrade
+/// and the case fails.
 #[tokio::test]
 async fn message_order_is_kept_across_the_upgrade() {
     for (opts, burst) in [
@@ -233,21 +236,26 @@ async fn message_order_is_kept_across_the_upgrade() {
             .await
             .unwrap();
         let mut events = client.events();
+        assert_eq!(
+            client.transport(),
+            TransportKind::Polling,
+            "{opts}: the upgrade was done before the first send"
+        );
         let sender = client.clone();
-        // Returns how many messages went out before the switch.
+        // Returns how many messages went out before the switch was seen.
         let send = tokio::spawn(async move {
             let mut before = burst.then_some(0);
             for i in 0..1000 {
                 sender.send(format!("m{i}")).unwrap();
                 if before.is_none() {
-                    if sender.transport() == TransportKind::WebSocket || i == 500 {
+                    if sender.transport() == TransportKind::WebSocket {
                         before = Some(i + 1);
                     } else {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 }
             }
-            before.unwrap_or(1000)
+            before
         });
         let mut got = Vec::new();
         let mut upgraded_at = None;
@@ -261,7 +269,8 @@ async fn message_order_is_kept_across_the_upgrade() {
         }
         let sent_before = send.await.unwrap();
         if !burst {
-            assert!(sent_before > 1, "{opts}: sends straddle the upgrade");
+            let before = sent_before.expect("the upgrade came after the 1,000 paced sends");
+            assert!(before > 1, "{opts}: sends straddle the upgrade ({before})");
         }
         let want: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
         assert!(got == want, "{opts}: out of order or duplicated: {got:?}");

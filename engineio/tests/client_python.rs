@@ -122,14 +122,29 @@ async fn message_order_is_kept_across_the_upgrade() {
         .await
         .unwrap();
     let mut events = client.events();
+    // Nothing would cross the upgrade if it were done before the first send,
+    // or came after the last.
+    assert_eq!(
+        client.transport(),
+        TransportKind::Polling,
+        "the upgrade was done before the first send"
+    );
     let sender = client.clone();
+    // One message a millisecond until the switch is seen, then the rest;
+    // returns how many went out before it.
     let send = tokio::spawn(async move {
+        let mut before = None;
         for i in 0..1000 {
             sender.send(format!("m{i}")).unwrap();
-            if sender.transport() == TransportKind::Polling && i < 500 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+            if before.is_none() {
+                if sender.transport() == TransportKind::WebSocket {
+                    before = Some(i + 1);
+                } else {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
         }
+        before
     });
     let mut got = Vec::new();
     while got.len() < 1000 {
@@ -139,7 +154,11 @@ async fn message_order_is_kept_across_the_upgrade() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    send.await.unwrap();
+    let before = send
+        .await
+        .unwrap()
+        .expect("the upgrade came after the 1,000 paced sends");
+    assert!(before > 1, "sends straddle the upgrade ({before})");
     let want: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
     assert!(got == want, "out of order or duplicated: {got:?}");
     assert_eq!(client.transport(), TransportKind::WebSocket);

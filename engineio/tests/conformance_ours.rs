@@ -1,6 +1,11 @@
 //! The conformance cases (`tests/conformance/`) against our server: an echo
 //! server that closes the session on the message `disconnect`, configured
 //! as each case asks, on 127.0.0.1:0.
+//!
+//! The server runs on its own multi-threaded runtime, as `eio serve` does:
+//! on the test's single-threaded runtime, requests sent together would
+//! always be handled in the order they were sent, which hides races between
+//! them.
 
 mod conformance;
 
@@ -9,22 +14,31 @@ use std::time::Duration;
 use conformance::ServerOptions;
 use engineio::server::{Data, Server};
 
-/// Stops the server when the test ends.
-struct Guard(Server);
+/// Stops the server, and its runtime, when the test ends.
+struct Guard(Option<tokio::runtime::Runtime>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let server = self.0.clone();
-        // Best effort: the runtime may already be shutting down.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = server.shutdown(Duration::from_millis(100)).await;
-            });
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
         }
     }
 }
 
 async fn start(opts: ServerOptions) -> (Guard, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let base = rt
+        .spawn(start_on_this_runtime(opts))
+        .await
+        .expect("server start");
+    (Guard(Some(rt)), base)
+}
+
+async fn start_on_this_runtime(opts: ServerOptions) -> String {
     let server = Server::builder()
         .ping_interval(Duration::from_millis(opts.ping_interval_ms))
         .ping_timeout(Duration::from_millis(opts.ping_timeout_ms))
@@ -47,9 +61,8 @@ async fn start(opts: ServerOptions) -> (Guard, String) {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let s = server.clone();
-    tokio::spawn(async move { s.serve(listener).await });
-    (Guard(server), base)
+    tokio::spawn(async move { server.serve(listener).await });
+    base
 }
 
 conformance::conformance_tests!(|opts| start(opts));

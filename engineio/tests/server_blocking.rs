@@ -132,3 +132,87 @@ fn std_http(addr: &str, method: &str, query: &str, body: &str) -> Option<String>
     let (_, body) = out.split_once("\r\n\r\n").expect("a response");
     Some(body.to_owned())
 }
+
+/// `shutdown` from a blocking handler (as the docs of `serve_blocking`
+/// advertise): it must not wait for the calling handler, whose session's
+/// disconnect handler can only run after it. The message `stop` makes the
+/// message handler shut down; with `from_disconnect`, a client close makes
+/// the disconnect handler do it.
+async fn shutdown_from_blocking_handler(from_disconnect: bool) {
+    const TIMEOUT: Duration = Duration::from_secs(3);
+    let eio = blocking::Server::new().unwrap();
+    let (tx, mut outcome) = tokio::sync::mpsc::unbounded_channel();
+    let (dtx, mut disconnects) = tokio::sync::mpsc::unbounded_channel();
+    let stop = move |e: &blocking::Server| {
+        let started = std::time::Instant::now();
+        let r = e.shutdown(TIMEOUT);
+        let _ = tx.send((started.elapsed(), r.map_err(|e| e.to_string())));
+    };
+    let stop = Arc::new(stop);
+    let (e, s) = (eio.clone(), stop.clone());
+    eio.on_message(move |_, data| {
+        if !from_disconnect && matches!(&data, Data::Text(t) if t == "stop") {
+            s(&e);
+        }
+    });
+    let e = eio.clone();
+    eio.on_disconnect(move |sid, reason| {
+        let _ = dtx.send((sid, reason));
+        if from_disconnect && reason == DisconnectReason::ClientDisconnect {
+            stop(&e);
+        }
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = eio.clone();
+    let serving = std::thread::spawn(move || server.serve_listener(listener));
+
+    // A bystander on polling, with a GET pending: it gets its close.
+    let other = open_polling(&base).await;
+    let (b, q) = (base.clone(), sid_query(&other));
+    let pending = tokio::spawn(async move { get(&b, &q).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (mut ws, _) = open_ws(&base).await;
+    ws_send(&mut ws, if from_disconnect { "1" } else { "4stop" }).await;
+
+    let (took, r) = recv(&mut outcome).await;
+    assert_eq!(r, Ok(()), "shutdown from a blocking handler");
+    assert!(
+        took < Duration::from_secs(1),
+        "shutdown from a blocking handler took {took:?}"
+    );
+    assert_eq!(pending.await.unwrap().body, "1");
+    let mut reasons = vec![
+        recv(&mut disconnects).await.1,
+        recv(&mut disconnects).await.1,
+    ];
+    reasons.sort_by_key(|r| r.to_string());
+    let mut expected = vec![
+        DisconnectReason::ServerDisconnect,
+        if from_disconnect {
+            DisconnectReason::ClientDisconnect
+        } else {
+            DisconnectReason::ServerDisconnect
+        },
+    ];
+    expected.sort_by_key(|r| r.to_string());
+    assert_eq!(reasons, expected);
+    // `serve_listener` returns once the shutdown has finished.
+    let joined = tokio::task::spawn_blocking(move || serving.join().unwrap());
+    tokio::time::timeout(WAIT, joined)
+        .await
+        .expect("serve_listener returned")
+        .unwrap()
+        .unwrap();
+    assert!(eio.sids().is_empty());
+}
+
+#[tokio::test]
+async fn shutdown_from_a_blocking_message_handler() {
+    shutdown_from_blocking_handler(false).await;
+}
+
+#[tokio::test]
+async fn shutdown_from_a_blocking_disconnect_handler() {
+    shutdown_from_blocking_handler(true).await;
+}

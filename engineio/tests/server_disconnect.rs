@@ -157,12 +157,93 @@ async fn upgraded_session_reports_reasons_on_its_websocket() {
     assert_eq!(recv(&mut rx).await, (s, DisconnectReason::TransportClose));
 }
 
+/// What became of a polling GET's response future (see [`Watched`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GetFate {
+    /// First polled without an answer: the server holds the GET (a GET
+    /// that is refused is answered at once).
+    Pending,
+    Answered,
+    /// Dropped before it was answered: the server let go of the GET.
+    Dropped,
+}
+
+/// A response future that reports its [`GetFate`]s.
+struct Watched<F> {
+    fut: std::pin::Pin<Box<F>>,
+    tx: tokio::sync::mpsc::UnboundedSender<GetFate>,
+    pending_told: bool,
+    answered: bool,
+}
+
+impl<F: std::future::Future> std::future::Future for Watched<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let r = self.fut.as_mut().poll(cx);
+        let fate = if r.is_ready() {
+            self.answered = true;
+            GetFate::Answered
+        } else if !std::mem::replace(&mut self.pending_told, true) {
+            GetFate::Pending
+        } else {
+            return r;
+        };
+        let _ = self.tx.send(fate);
+        r
+    }
+}
+
+impl<F> Drop for Watched<F> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.tx.send(GetFate::Dropped);
+        }
+    }
+}
+
 /// A long-poll whose connection goes away is not a pending GET any more: the
 /// next GET is not an overlap.
+///
+/// The server is watched from outside (its tower service's response futures,
+/// for polling GETs on a session), so that the test fails unless the
+/// long-poll really was held by the server and then really let go of,
+/// before the next GET.
 #[tokio::test]
 async fn abandoned_long_poll_does_not_count_as_an_overlap() {
     use tokio::io::AsyncWriteExt;
-    let (eio, base, mut rx) = server(LONG).await;
+    let eio = Server::builder()
+        .ping_interval(LONG)
+        .ping_timeout(LONG)
+        .build()
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_disconnect(move |sid, reason| {
+        let _ = tx.send((sid, reason));
+    });
+    let (fates_tx, mut fates) = tokio::sync::mpsc::unbounded_channel();
+    let base = start_around(&eio, move |req, svc| {
+        let tx = fates_tx.clone();
+        let watched = req.method() == http::Method::GET
+            && req.uri().query().is_some_and(|q| q.contains("sid="));
+        let fut = tower::ServiceExt::oneshot(svc, req);
+        async move {
+            if !watched {
+                return fut.await;
+            }
+            Watched {
+                fut: Box::pin(fut),
+                tx,
+                pending_told: false,
+                answered: false,
+            }
+            .await
+        }
+    })
+    .await;
     let sid = open_polling(&base).await;
     let host = base.strip_prefix("http://").unwrap();
     let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
@@ -171,11 +252,20 @@ async fn abandoned_long_poll_does_not_count_as_an_overlap() {
         sid_query(&sid)
     );
     tcp.write_all(head.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        recv(&mut fates).await,
+        GetFate::Pending,
+        "the long-poll is held"
+    );
     drop(tcp);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        recv(&mut fates).await,
+        GetFate::Dropped,
+        "the server lets go of the abandoned long-poll"
+    );
     eio.send(sid.parse().unwrap(), "x").unwrap();
     let r = get(&base, &sid_query(&sid)).await;
     assert_eq!((r.status, r.body.as_str()), (200, "4x"));
+    assert_eq!(recv(&mut fates).await, GetFate::Answered);
     assert!(rx.try_recv().is_err(), "the session must survive");
 }

@@ -21,6 +21,13 @@ type Inbox = Arc<Mutex<HashMap<Sid, Vec<String>>>>;
 
 /// A server recording every text message it receives.
 async fn recording_server(builder: engineio::server::ServerBuilder) -> (Server, String, Inbox) {
+    let (eio, inbox) = recording(builder);
+    let base = server_util::start(&eio).await;
+    (eio, base, inbox)
+}
+
+/// A server recording every text message it receives, not serving yet.
+fn recording(builder: engineio::server::ServerBuilder) -> (Server, Inbox) {
     let eio = builder.build().unwrap();
     let inbox: Inbox = Arc::default();
     let log = inbox.clone();
@@ -33,8 +40,7 @@ async fn recording_server(builder: engineio::server::ServerBuilder) -> (Server, 
                 .push(t.to_string());
         }
     });
-    let base = server_util::start(&eio).await;
-    (eio, base, inbox)
+    (eio, inbox)
 }
 
 fn received(inbox: &Inbox, sid: Sid) -> Vec<String> {
@@ -73,10 +79,109 @@ fn numbered(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
+/// Collects text messages from the client's events until `end` (failing
+/// on a disconnect); returns those before it.
+async fn collect_until(client: &Client, end: &str) -> Vec<String> {
+    let mut events = client.events();
+    let mut got = Vec::new();
+    loop {
+        match next_event(&mut events, 10).await {
+            ClientEvent::Message(engineio::client::Data::Text(t)) if t == end => return got,
+            ClientEvent::Message(engineio::client::Data::Text(t)) => got.push(t.to_string()),
+            ClientEvent::Upgrade | ClientEvent::Connect => {}
+            other => panic!("unexpected {other:?} after {} messages", got.len()),
+        }
+    }
+}
+
+/// Messages sent once the sender has seen the WebSocket.
+const AFTER_UPGRADE: usize = 300;
+
+/// Messages each side sends on polling before the upgrade may proceed.
+const BEFORE_UPGRADE: usize = 50;
+
+/// Sends `{prefix}0`, `{prefix}1`, … with `send`: for as long as
+/// `transport()` says polling (16 a millisecond, so that many are in flight
+/// while the upgrade happens, and the queues stay far below their limits if
+/// it is slow), telling `warm` once [`BEFORE_UPGRADE`] have gone; then
+/// [`AFTER_UPGRADE`] more once it says WebSocket (4 a millisecond), then
+/// `{prefix}end`. Returns how many were sent in all and how many before the
+/// switch.
+///
+/// The claim under test needs messages on both sides of the upgrade, so
+/// this fails if the first message already finds the WebSocket, or if the
+/// switch is not seen within 10 s.
+async fn send_across_the_upgrade(
+    prefix: &str,
+    transport: impl Fn() -> TransportKind,
+    send: impl Fn(String),
+    warm: tokio::sync::mpsc::UnboundedSender<()>,
+) -> (usize, usize) {
+    let started = Instant::now();
+    let mut before = 0;
+    let mut i = 0;
+    while transport() == TransportKind::Polling {
+        if i == BEFORE_UPGRADE {
+            let _ = warm.send(());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{prefix}: no upgrade within 10 s ({i} messages sent)"
+        );
+        send(format!("{prefix}{i}"));
+        i += 1;
+        before = i;
+        if i % 16 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert!(
+        before > 0,
+        "{prefix}: the upgrade was done before the first send: nothing crosses it"
+    );
+    for k in 0..AFTER_UPGRADE {
+        send(format!("{prefix}{i}"));
+        i += 1;
+        if k % 4 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    send(format!("{prefix}end"));
+    (i, before)
+}
+
+/// Numbered messages both ways, sent from before the upgrade until after it,
+/// arrive in order and once each. On 127.0.0.1 the upgrade can be done
+/// before the first send, so the server holds the WebSocket request back
+/// until each side has sent [`BEFORE_UPGRADE`] messages on polling; each side
+/// then keeps sending, at the same pace, while the upgrade happens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbered_messages_both_ways_across_an_upgrade() {
-    const N: usize = 600;
-    let (eio, base, inbox) = recording_server(Server::builder()).await;
+    let (eio, inbox) = recording(Server::builder());
+    let (open_gate, gate) = tokio::sync::watch::channel(false);
+    let base = server_util::start_around(&eio, move |req, svc| {
+        let mut gate = gate.clone();
+        async move {
+            if req
+                .uri()
+                .query()
+                .is_some_and(|q| q.contains("transport=websocket"))
+            {
+                let _ = gate.wait_for(|open| *open).await;
+            }
+            tower::ServiceExt::oneshot(svc, req).await
+        }
+    })
+    .await;
+    let (warm, mut warmed) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for _ in 0..2 {
+            warmed.recv().await;
+        }
+        open_gate.send_replace(true);
+    });
     let client = builder(&[TransportKind::Polling, TransportKind::WebSocket])
         .connect(&base)
         .await
@@ -84,51 +189,44 @@ async fn numbered_messages_both_ways_across_an_upgrade() {
     let sid: Sid = client.sid().parse().unwrap();
     let collector = {
         let client = client.clone();
-        tokio::spawn(async move { collect(&client, N).await })
+        tokio::spawn(async move { collect_until(&client, "send").await })
     };
 
-    // Both ends send at a pace that straddles the upgrade, noting which
-    // transport each message left on.
+    // Both ends send from before the upgrade until after it.
     let server_side = {
-        let eio = eio.clone();
+        let (eio, warm) = (eio.clone(), warm.clone());
         tokio::spawn(async move {
-            let mut on = HashMap::<TransportKind, usize>::new();
-            for (i, m) in numbered("s", N).into_iter().enumerate() {
-                *on.entry(eio.transport(sid).unwrap()).or_default() += 1;
-                eio.send(sid, m).unwrap();
-                if i % 4 == 0 {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            }
-            on
+            send_across_the_upgrade(
+                "s",
+                || eio.transport(sid).unwrap(),
+                |m| eio.send(sid, m).unwrap(),
+                warm,
+            )
+            .await
         })
     };
-    let mut client_on = HashMap::<TransportKind, usize>::new();
-    for (i, m) in numbered("c", N).into_iter().enumerate() {
-        *client_on.entry(client.transport()).or_default() += 1;
-        client.send(m).unwrap();
-        if i % 4 == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-    let server_on = server_side.await.unwrap();
-    let (got, upgraded) = collector.await.unwrap();
+    let (client_sent, client_before) = send_across_the_upgrade(
+        "c",
+        || client.transport(),
+        |m| client.send(m).unwrap(),
+        warm,
+    )
+    .await;
+    let (server_sent, server_before) = server_side.await.unwrap();
+    let got = collector.await.unwrap();
     wait_for("the server got every message", || {
-        received(&inbox, sid).len() >= N
+        received(&inbox, sid).last().map(String::as_str) == Some("cend")
     })
     .await;
 
-    assert!(upgraded, "the client never upgraded");
-    assert_eq!(got, numbered("s", N), "server → client");
-    assert_eq!(received(&inbox, sid), numbered("c", N), "client → server");
-    // The exchange really crossed the upgrade, in both directions.
-    for (side, on) in [("server", &server_on), ("client", &client_on)] {
-        assert!(
-            on.get(&TransportKind::Polling).is_some_and(|&n| n > 0)
-                && on.get(&TransportKind::WebSocket).is_some_and(|&n| n > 0),
-            "{side} sent {on:?}"
-        );
-    }
+    assert_eq!(got, numbered("s", server_sent), "server → client");
+    let mut want = numbered("c", client_sent);
+    want.push("cend".into());
+    assert_eq!(received(&inbox, sid), want, "client → server");
+    eprintln!(
+        "sent before the switch: server {server_before} of {server_sent}, \
+         client {client_before} of {client_sent}"
+    );
     client.disconnect().await;
 }
 

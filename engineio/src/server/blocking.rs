@@ -285,12 +285,15 @@ impl Server {
     }
 
     /// Shuts down gracefully, blocking until done or `timeout` (see
-    /// [`super::Server::shutdown`]).
+    /// [`super::Server::shutdown`]). Called from a handler, it does not wait
+    /// for that handler's session, whose disconnect handler runs after the
+    /// calling handler returns.
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {
         let (tx, rx) = mpsc::channel();
         let server = self.inner.clone();
+        let caller = handlers::calling_session();
         self.rt.handle.spawn(async move {
-            let _ = tx.send(server.shutdown(timeout).await);
+            let _ = tx.send(server.shutdown_from(caller, timeout).await);
         });
         rx.recv().unwrap_or(Ok(()))
     }

@@ -5,7 +5,13 @@
 //! session tasks treat sync and async handlers alike. Sync closures run when
 //! the future is first polled, inside the same `catch_unwind` as async ones:
 //! a panicking handler is logged and the server keeps serving.
+//!
+//! While a handler runs, [`calling_session`] names its session (a task-local
+//! for handlers on the runtime, a thread-local for blocking handlers on the
+//! blocking pool), so that a `shutdown` called from a handler knows not to
+//! wait for that handler.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -129,9 +135,49 @@ where
     Arc::new(move |sid, reason| Box::pin(f(sid, reason)))
 }
 
-/// Runs a handler future, turning a panic into `None` (logged).
+tokio::task_local! {
+    /// The session whose handler this task is running.
+    static CALLER: Sid;
+}
+
+thread_local! {
+    /// The session whose blocking handler this thread is running.
+    static BLOCKING_CALLER: Cell<Option<Sid>> = const { Cell::new(None) };
+}
+
+/// The session whose handler is running on this task or thread, if any.
+pub(crate) fn calling_session() -> Option<Sid> {
+    CALLER
+        .try_with(|sid| *sid)
+        .ok()
+        .or_else(|| BLOCKING_CALLER.with(Cell::get))
+}
+
+/// Runs `f` (one poll of a handler future) as session `sid`'s handler.
+pub(crate) fn as_handler_of<R>(sid: Sid, f: impl FnOnce() -> R) -> R {
+    CALLER.sync_scope(sid, f)
+}
+
+/// Runs a blocking handler for session `sid` on this (blocking-pool) thread.
+#[cfg(feature = "blocking")]
+fn blocking_handler_of<R>(sid: Sid, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Sid>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BLOCKING_CALLER.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(BLOCKING_CALLER.with(|c| c.replace(Some(sid))));
+    f()
+}
+
+/// Runs a handler future as session `sid`'s handler, turning a panic into
+/// `None` (logged).
 pub(crate) async fn guarded<T>(what: &'static str, sid: Sid, fut: BoxFuture<T>) -> Option<T> {
-    match AssertUnwindSafe(fut).catch_unwind().await {
+    match CALLER
+        .scope(sid, AssertUnwindSafe(fut).catch_unwind())
+        .await
+    {
         Ok(v) => Some(v),
         Err(panic) => {
             log_panic(what, sid, &*panic);
@@ -170,7 +216,8 @@ where
     Arc::new(move |sid, req| {
         let f = f.clone();
         Box::pin(async move {
-            let task = tokio::task::spawn_blocking(move || f(sid, &req));
+            let task =
+                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, &req)));
             join_blocking(task)
                 .await
                 .unwrap_or_else(|| Err(Reject::unauthorized()))
@@ -187,7 +234,9 @@ where
     Arc::new(move |sid, data| {
         let f = f.clone();
         Box::pin(async move {
-            join_blocking(tokio::task::spawn_blocking(move || f(sid, data))).await;
+            let task =
+                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, data)));
+            join_blocking(task).await;
         })
     })
 }
@@ -201,7 +250,9 @@ where
     Arc::new(move |sid, reason| {
         let f = f.clone();
         Box::pin(async move {
-            join_blocking(tokio::task::spawn_blocking(move || f(sid, reason))).await;
+            let task =
+                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, reason)));
+            join_blocking(task).await;
         })
     })
 }

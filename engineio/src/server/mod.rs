@@ -181,7 +181,9 @@ impl Shared {
             // OS): no system call per session.
             let mut bytes = [0u8; Sid::RANDOM_BYTES];
             rng.fill_bytes(&mut bytes);
-            let sid = Sid::from_random(bytes);
+            // `sid_prefix` was validated when the server was built.
+            let sid = Sid::with_prefix(&self.options.sid_prefix, bytes)
+                .unwrap_or_else(|| Sid::from_random(bytes));
             if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(sid) {
                 let handle = SessionHandle::new(sid, transport, &self.config, Arc::downgrade(self));
                 slot.insert(handle.clone());
@@ -213,6 +215,45 @@ impl Shared {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+
+    /// The sessions other than `except`.
+    fn sessions_except(&self, except: Option<Sid>) -> Vec<Arc<SessionHandle>> {
+        let mut all = self.all_sessions();
+        all.retain(|h| Some(h.sid) != except);
+        all
+    }
+
+    /// Waits until no session other than `except` is left.
+    async fn sessions_ended_except(&self, except: Option<Sid>) {
+        loop {
+            let notified = self.sessions_changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.sessions_except(except).is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends the sessions that outlived the shutdown's deadline.
+    fn drop_sessions(&self, handles: &[Arc<SessionHandle>]) {
+        for handle in handles {
+            handle.input(|inner, _| {
+                inner
+                    .core
+                    .handle_transport_closed(DisconnectReason::ServerDisconnect)
+            });
+            self.remove_session(handle);
+        }
+    }
+
+    /// The last step of a shutdown: the accept loops stop, and the handlers
+    /// are unregistered (which frees handlers holding a clone of the server).
+    fn finish_shutdown(&self) {
+        self.stop_accepting.send_replace(true);
+        self.set_handlers(|hs| *hs = Handlers::default());
     }
 
     fn all_sessions(&self) -> Vec<Arc<SessionHandle>> {
@@ -616,6 +657,15 @@ impl Server {
     /// Handlers are unregistered at the end, which also frees handlers that
     /// hold a clone of the server.
     ///
+    /// It may be called from a handler (connect, message or disconnect). That
+    /// handler's session is closed too, but its disconnect handler can only
+    /// run once the calling handler has returned (a session's handlers run
+    /// in order), so `shutdown` does not wait for it: it returns once every
+    /// other session has ended, and the rest (that session's end, then
+    /// stopping the accept loops and unregistering the handlers) follows
+    /// when the calling handler returns, by `timeout` at the latest. This
+    /// holds for the handler's own task; a task it spawns is not the handler.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let eio = engineio::server::Server::new();
@@ -623,39 +673,42 @@ impl Server {
     /// # }
     /// ```
     pub async fn shutdown(&self, timeout: Duration) -> Result<()> {
+        self.shutdown_from(handlers::calling_session(), timeout)
+            .await
+    }
+
+    /// [`Server::shutdown`], called from a handler of session `caller`
+    /// (if any), which it must not wait for.
+    pub(crate) async fn shutdown_from(&self, caller: Option<Sid>, timeout: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
         self.shared.shutdown.send_replace(Some(deadline.into_std()));
         self.disconnect_all();
-        let drained = async {
-            loop {
-                let notified = self.shared.sessions_changed.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if self.shared.session_count() == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        };
+        let drained = self.shared.sessions_ended_except(caller);
         let result = match tokio::time::timeout_at(deadline, drained).await {
             Ok(()) => Ok(()),
             Err(_) => {
-                let left = self.shared.all_sessions();
-                for handle in &left {
-                    handle.input(|inner, _| {
-                        inner
-                            .core
-                            .handle_transport_closed(DisconnectReason::ServerDisconnect)
-                    });
-                    self.shared.remove_session(handle);
-                }
+                let left = self.shared.sessions_except(caller);
+                self.shared.drop_sessions(&left);
                 Err(ServerError::ShutdownTimedOut {
                     remaining: left.len(),
                 })
             }
         };
-        self.shared.stop_accepting.send_replace(true);
-        self.shared.set_handlers(|hs| *hs = Handlers::default());
+        match caller {
+            None => self.shared.finish_shutdown(),
+            Some(sid) => {
+                // The caller's session ends after the calling handler.
+                let shared = self.shared.clone();
+                tokio::spawn(async move {
+                    let own = shared.sessions_ended_except(None);
+                    if tokio::time::timeout_at(deadline, own).await.is_err() {
+                        shared.drop_sessions(&shared.all_sessions());
+                    }
+                    tracing::debug!(%sid, "shutdown finished after the handler that called it");
+                    shared.finish_shutdown();
+                });
+            }
+        }
         result
     }
 

@@ -34,6 +34,7 @@ use super::Server;
 /// | `close_timeout` | 30 s | engine.io's `closeTimeout` |
 /// | `max_queued_packets` | 10,000 | (none: python's queues are unbounded) |
 /// | `http_request_timeout` | 30 s | (none; Node's `headersTimeout`/`requestTimeout`) |
+/// | `sid_prefix` | empty | overriding `generate_id()` (engine.io's `generateId`) |
 ///
 /// `async_handlers` defaults to false so that the messages of one session
 /// reach the message handler one at a time, in order; set it to run each
@@ -115,6 +116,16 @@ pub struct ServerOptions {
     /// clients; long-poll GETs are not affected (they are held by the
     /// server, not the client). Default 30 s.
     pub http_request_timeout: Duration,
+    /// The first characters of every session id this server makes: a node
+    /// name, so that a load balancer in front of several processes can send
+    /// each request to the process that owns its session by looking at the
+    /// `sid` query parameter (see `deploy/` and the README's "Many
+    /// processes"). At most [`Sid::MAX_PREFIX_LEN`] URL-safe base64
+    /// characters; sids keep their 20 characters, the rest random. Default
+    /// empty (all 20 random).
+    ///
+    /// [`Sid::MAX_PREFIX_LEN`]: engineio_proto::Sid::MAX_PREFIX_LEN
+    pub sid_prefix: String,
 }
 
 impl Default for ServerOptions {
@@ -138,6 +149,7 @@ impl Default for ServerOptions {
             close_timeout: c.close_timeout,
             max_queued_packets: c.max_queued_packets,
             http_request_timeout: Duration::from_secs(30),
+            sid_prefix: String::new(),
         }
     }
 }
@@ -162,6 +174,7 @@ impl fmt::Debug for ServerOptions {
             .field("close_timeout", &self.close_timeout)
             .field("max_queued_packets", &self.max_queued_packets)
             .field("http_request_timeout", &self.http_request_timeout)
+            .field("sid_prefix", &self.sid_prefix)
             .finish()
     }
 }
@@ -187,6 +200,12 @@ impl ServerOptions {
             return Err(ServerError::InvalidOptions(
                 "max_http_buffer_size must be positive".into(),
             ));
+        }
+        if !engineio_proto::Sid::is_valid_prefix(&self.sid_prefix) {
+            return Err(ServerError::InvalidOptions(format!(
+                "sid_prefix must be at most {} characters of A-Z a-z 0-9 - _",
+                engineio_proto::Sid::MAX_PREFIX_LEN
+            )));
         }
         let trimmed = self.path.trim_matches('/');
         self.path = if trimmed.is_empty() {
@@ -359,6 +378,18 @@ impl ServerBuilder {
     /// ```
     pub fn cors_allowed_origins(mut self, origins: impl Into<CorsOrigins>) -> Self {
         self.options.cors_allowed_origins = origins.into();
+        self
+    }
+
+    /// See [`ServerOptions::sid_prefix`].
+    ///
+    /// ```
+    /// let server = engineio::server::Server::builder().sid_prefix("n1-").build().unwrap();
+    /// assert_eq!(server.options().sid_prefix, "n1-");
+    /// assert!(engineio::server::Server::builder().sid_prefix("n.1").build().is_err());
+    /// ```
+    pub fn sid_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.options.sid_prefix = prefix.into();
         self
     }
 

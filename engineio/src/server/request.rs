@@ -281,9 +281,12 @@ where
     let eio4 = query.eio.as_deref() == Some("4");
 
     if let Some(sid) = query.sid.as_deref() {
+        // A session the client has just closed may still answer one GET
+        // (the one sent together with the close).
+        let late_get = !is_ws && parts.method == Method::GET;
         let handle = Sid::parse(sid)
             .and_then(|sid| shared.session(&sid))
-            .filter(|h| h.is_accepted() && !h.is_closed());
+            .filter(|h| h.is_accepted() && (!h.is_closed() || (late_get && h.is_lingering())));
         let Some(handle) = handle else {
             return error(is_ws, EioError::SessionIdUnknown);
         };
@@ -417,9 +420,9 @@ fn request_error(e: RequestError) -> Response<Full<Bytes>> {
         | RequestError::OverlappingPost
         | RequestError::BadPayload(_) => empty(StatusCode::BAD_REQUEST),
         RequestError::PayloadTooLarge => empty(StatusCode::PAYLOAD_TOO_LARGE),
-        RequestError::TransportMismatch | RequestError::UpgradeRefused => {
-            json_error(EioError::BadRequest)
-        }
+        RequestError::TransportMismatch
+        | RequestError::UpgradeRefused
+        | RequestError::DuplicateUpgrade => json_error(EioError::BadRequest),
         _ => json_error(EioError::SessionIdUnknown),
     }
 }

@@ -32,7 +32,7 @@ use engineio_proto::{
 };
 use tokio::sync::Notify;
 
-use super::handlers::{guarded, log_panic, BoxFuture};
+use super::handlers::{as_handler_of, guarded, log_panic, BoxFuture};
 use super::Shared;
 
 /// What the handler task receives, in order.
@@ -65,6 +65,9 @@ pub(crate) struct Inner {
     /// The deferred events are claimed (`handler_running` is set for them)
     /// and wait for the WebSocket task.
     handlers_deferred: bool,
+    /// The disconnect handler has run. The session leaves the table once
+    /// this is set and the core no longer lingers (whichever comes last).
+    disconnected: bool,
 }
 
 /// Wakers of the (at most two: active and probe) WebSocket tasks of a
@@ -172,6 +175,7 @@ impl SessionHandle {
                 handler_running: false,
                 defer_handlers: false,
                 handlers_deferred: false,
+                disconnected: false,
             }),
             changed: Notify::new(),
             driver: Notify::new(),
@@ -291,17 +295,26 @@ impl SessionHandle {
     }
 
     /// The timer driver: sleeps until the core's deadline, re-arming only
-    /// when it changes; ends with the session.
+    /// when it changes; ends with the session (once it no longer lingers,
+    /// see [`engineio_proto::server::CLOSE_LINGER`]).
     async fn drive(self: Arc<Self>) {
         let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
         tokio::pin!(sleep);
         let mut armed: Option<Instant> = None;
         loop {
-            let (deadline, closed) = {
+            let (deadline, over, disconnected) = {
                 let inner = lock(&self.inner);
-                (inner.deadline, inner.core.is_closed())
+                let over = inner.core.is_closed() && !inner.core.is_lingering();
+                (inner.deadline, over, inner.disconnected)
             };
-            if closed {
+            if over {
+                // A linger that ended after the disconnect handler ran:
+                // the handler task left the removal to this task.
+                if disconnected {
+                    if let Some(shared) = self.shared.upgrade() {
+                        shared.remove_session(&self);
+                    }
+                }
                 break;
             }
             if deadline != armed {
@@ -352,7 +365,8 @@ impl SessionHandle {
                 self.spawn_message(fut);
                 continue;
             }
-            match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            let poll = || as_handler_of(sid, || fut.as_mut().poll(cx));
+            match std::panic::catch_unwind(AssertUnwindSafe(poll)) {
                 Ok(Poll::Ready(())) => self.message_done(),
                 Ok(Poll::Pending) => {
                     let (this, shared) = (self.clone(), shared.clone());
@@ -391,8 +405,16 @@ impl SessionHandle {
                         guarded("disconnect", sid, h(sid, reason)).await;
                     }
                     // The last event: this task stays the session's last
-                    // handler task (`handler_running` stays set).
-                    shared.remove_session(&self);
+                    // handler task (`handler_running` stays set). A session
+                    // that lingers is removed by its driver, later.
+                    let lingering = {
+                        let mut inner = lock(&self.inner);
+                        inner.disconnected = true;
+                        inner.core.is_lingering()
+                    };
+                    if !lingering {
+                        shared.remove_session(&self);
+                    }
                     return;
                 }
             }
@@ -461,5 +483,11 @@ impl SessionHandle {
 
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.inner).core.is_closed()
+    }
+
+    /// Whether the session has ended but one GET may still collect its
+    /// `noop` (see [`engineio_proto::server::CLOSE_LINGER`]).
+    pub(crate) fn is_lingering(&self) -> bool {
+        lock(&self.inner).core.is_lingering()
     }
 }

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use engineio_proto::server::ProbeOutcome;
+use engineio_proto::server::{ProbeOutcome, RequestError};
 use engineio_proto::ws::{self, MessageDecoder, OpCode, WsMessage};
 use engineio_proto::{DecodeError, DisconnectReason, Packet};
 use fastwebsockets::upgrade::UpgradeFut;
@@ -104,12 +104,35 @@ pub(crate) fn start_upgrade(
         }
         r
     });
-    if let Err(e) = begun {
-        tracing::debug!(sid = %handle.sid, error = %e, "upgrade refused");
-        return upgrade_error(EioError::BadRequest.message());
+    match begun {
+        Ok(()) => spawn_socket(shared.clone(), handle, fut, id),
+        Err(RequestError::DuplicateUpgrade) => {
+            // The reference completes the handshake and closes the new
+            // socket; the session's own WebSocket is untouched.
+            tracing::debug!(sid = %handle.sid, "second websocket for the session closed");
+            tokio::spawn(close_at_once(fut));
+        }
+        Err(e) => {
+            tracing::debug!(sid = %handle.sid, error = %e, "upgrade refused");
+            return upgrade_error(EioError::BadRequest.message());
+        }
     }
-    spawn_socket(shared.clone(), handle, fut, id);
     resp
+}
+
+/// Completes a WebSocket handshake only to close the socket: a close frame
+/// without a status code (as `ws` sends for `close()`), then the end of the
+/// stream, within the grace period.
+async fn close_at_once(fut: UpgradeFut) {
+    use tokio::io::AsyncWriteExt;
+    let done = async {
+        let mut io = fut.await.ok()?.into_inner();
+        let mut frame = Vec::with_capacity(2);
+        ws::encode_frame(&mut frame, OpCode::Close, &[]);
+        io.write_all(&frame).await.ok()?;
+        io.shutdown().await.ok()
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, done).await;
 }
 
 /// Output bytes encoded per refill: the rest of the queue stays in the

@@ -76,11 +76,13 @@ macro_rules! conformance_tests {
                 heartbeat_websocket_ping_timeout,
                 // official suite: close
                 close_polling_client_close,
+                close_polling_client_close_sent_together,
                 close_websocket_client_close,
                 // official suite: upgrade
                 upgrade_polling_to_websocket,
                 upgrade_ignores_polling_after_upgrade,
                 upgrade_ignores_second_websocket_after_upgrade,
+                upgrade_closes_second_websocket_during_upgrade,
                 // reference server: errors, limits, close
                 error_transport_unknown,
                 error_session_id_unknown,
@@ -188,6 +190,17 @@ fn http_client() -> reqwest::Client {
     CLIENT.with(reqwest::Client::clone)
 }
 
+thread_local! {
+    // A client that keeps its connections, as the suite's `fetch` does: a
+    // request after the handshake goes out on the handshake's connection.
+    static KEEP_ALIVE: reqwest::Client = reqwest::Client::builder()
+        .no_proxy()
+        .http1_only()
+        .timeout(WAIT_LIMIT)
+        .build()
+        .expect("reqwest client");
+}
+
 fn eio_url(base: &str, query: &str) -> String {
     format!("{base}/engine.io/?{query}")
 }
@@ -203,7 +216,18 @@ async fn request(
     body: Option<&str>,
     content_type: Option<&str>,
 ) -> Resp {
-    let mut req = http_client().request(method.clone(), eio_url(base, query));
+    request_on(&http_client(), method, base, query, body, content_type).await
+}
+
+async fn request_on(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    base: &str,
+    query: &str,
+    body: Option<&str>,
+    content_type: Option<&str>,
+) -> Resp {
+    let mut req = client.request(method.clone(), eio_url(base, query));
     if let Some(ct) = content_type {
         req = req.header(reqwest::header::CONTENT_TYPE, ct);
     }
@@ -850,6 +874,58 @@ pub async fn close_polling_client_close(base: &str) {
     assert_session_closed(base, &sid).await;
 }
 
+/// suite: close › HTTP long-polling › forcefully closes the session, sent as
+/// the suite sends it: the GET and the closing POST at once, so the server may
+/// handle either first. The GET gets `6` whichever it handles first, and the
+/// next GET finds the session gone. As with the suite's `fetch`, the GET
+/// goes out on the handshake's kept-alive connection and the POST on a new
+/// one. Each order turns up only some of the time, so the scenario runs 20
+/// times, each on a fresh session.
+pub async fn close_polling_client_close_sent_together(base: &str) {
+    let pooled = KEEP_ALIVE.with(reqwest::Client::clone);
+    let mut checked = 0;
+    for round in 0..20 {
+        let open = request_on(
+            &pooled,
+            reqwest::Method::GET,
+            base,
+            "EIO=4&transport=polling",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(open.status, 200, "handshake: {open:?}");
+        let sid = parse_open(&open.body)["sid"]
+            .as_str()
+            .expect("sid")
+            .to_owned();
+        let q = sid_query(&sid);
+        let (poll, close) = tokio::join!(
+            request_on(&pooled, reqwest::Method::GET, base, &q, None, None),
+            post(base, &q, "1")
+        );
+        assert_eq!(close.status, 200, "round {round}: POST 1: {close:?}");
+        if only_pings(&poll) {
+            // The first ping (300 ms) ended the GET before the close did.
+            continue;
+        }
+        assert_eq!(
+            poll.status, 200,
+            "round {round}: GET sent with the close: {poll:?}"
+        );
+        assert_eq!(
+            poll.body, "6",
+            "round {round}: GET sent with the close: {poll:?}"
+        );
+        assert_session_closed(base, &sid).await;
+        checked += 1;
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} of 20 rounds were not cut short by a ping"
+    );
+}
+
 /// suite: close › WebSocket › forcefully closes the session.
 pub async fn close_websocket_client_close(base: &str) {
     let mut ws = ws_connect(base, "EIO=4&transport=websocket").await;
@@ -938,15 +1014,56 @@ pub async fn upgrade_ignores_polling_after_upgrade(base: &str) {
     let _ = ws.close(None).await;
 }
 
+/// A WebSocket for a session that is upgrading or upgraded: the reference
+/// completes the handshake (`101`) and closes the new socket at once, before
+/// any frame (the suite's `ws` client fails on an HTTP error).
+async fn ws_expect_accepted_then_closed(base: &str, query: &str) {
+    let url = ws_url(base, query);
+    let (mut ws, resp) = tokio::time::timeout(WAIT_LIMIT, tokio_tungstenite::connect_async(&url))
+        .await
+        .unwrap_or_else(|_| panic!("connect {url}: timed out"))
+        .unwrap_or_else(|e| panic!("{url}: expected 101 and then a close, got {e}"));
+    assert_eq!(resp.status(), 101, "{url}");
+    assert_eq!(
+        ws_next(&mut ws).await,
+        WsEvent::Closed,
+        "{url}: the new socket"
+    );
+}
+
 /// suite: upgrade › ignores WebSocket connection with same sid after upgrade.
 pub async fn upgrade_ignores_second_websocket_after_upgrade(base: &str) {
     let (sid, mut ws) = upgraded_session(base).await;
-    ws_expect_no_session(base, &format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws_expect_accepted_then_closed(base, &format!("EIO=4&transport=websocket&sid={sid}")).await;
     ws_send(&mut ws, "4hello").await;
     assert_eq!(
         ws_next_skipping_pings(&mut ws).await,
         WsEvent::Text("4hello".into())
     );
+    let _ = ws.close(None).await;
+}
+
+/// As the previous case, with the first WebSocket's upgrade still pending
+/// (the suite sends `2probe` and `5` and opens the second socket at once, so
+/// it meets either state): a second WebSocket, before and after the probe, is
+/// accepted and closed at once; the first then completes the upgrade.
+pub async fn upgrade_closes_second_websocket_during_upgrade(base: &str) {
+    let sid = open_polling(base).await;
+    let query = format!("EIO=4&transport=websocket&sid={sid}");
+    let mut ws = ws_connect(base, &query).await;
+    ws_expect_accepted_then_closed(base, &query).await;
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_next(&mut ws).await, WsEvent::Text("3probe".into()));
+    ws_expect_accepted_then_closed(base, &query).await;
+    ws_send(&mut ws, "5").await;
+    ws_send(&mut ws, "4hello").await;
+    assert_eq!(
+        ws_next_skipping_pings(&mut ws).await,
+        WsEvent::Text("4hello".into())
+    );
+    // The upgrade is done: polling is refused.
+    let resp = get(base, &sid_query(&sid)).await;
+    assert_eq!(resp.status, 400, "GET after upgrade: {resp:?}");
     let _ = ws.close(None).await;
 }
 

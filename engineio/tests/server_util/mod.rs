@@ -25,6 +25,45 @@ pub async fn start(server: &Server) -> String {
     base
 }
 
+/// The server's tower service (other paths get 404), as [`start_around`]
+/// hands it to its wrapper.
+pub type EioService = engineio::server::EngineIoService<engineio::server::NotFound>;
+
+/// The answer of [`EioService`].
+pub type EioResponse =
+    http::Response<engineio::server::ResponseBody<http_body_util::Full<bytes::Bytes>>>;
+
+/// As [`start`], with every request going through `around(request,
+/// service)`, which must call the service (e.g. with
+/// `tower::ServiceExt::oneshot`): a test can hold requests back or watch
+/// their response futures.
+pub async fn start_around<F, Fut>(server: &Server, around: F) -> String
+where
+    F: Fn(http::Request<hyper::body::Incoming>, EioService) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<EioResponse, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let svc = server.service(engineio::server::NotFound);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (svc, around) = (svc.clone(), around.clone());
+            let app = tower::service_fn(move |req| around(req, svc.clone()));
+            let app = hyper_util::service::TowerToHyperService::new(app);
+            tokio::spawn(
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), app)
+                    .into_owned(),
+            );
+        }
+    });
+    base
+}
+
 /// A client with no pooling, so concurrent requests use their own connections.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
