@@ -2,7 +2,7 @@
 //! timeout, and a handler whose return value is the server's ack.
 //!
 //! ```sh
-//! cargo run -p socketio --example client_acks -- http://localhost:5000
+//! cargo run -p socketio --example sio_acks -- http://localhost:5000
 //! ```
 //!
 //! ```python

@@ -2,7 +2,7 @@
 //! connection ends.
 //!
 //! ```sh
-//! cargo run -p socketio --example async_client -- http://localhost:5000
+//! cargo run -p socketio --example sio_async_client -- http://localhost:5000
 //! ```
 //!
 //! ```python

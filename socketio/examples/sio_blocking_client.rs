@@ -4,7 +4,7 @@
 //! ends the connection.
 //!
 //! ```sh
-//! cargo run -p socketio --example blocking_client -- http://localhost:5000
+//! cargo run -p socketio --example sio_blocking_client -- http://localhost:5000
 //! ```
 //!
 //! ```python

@@ -2,7 +2,7 @@
 //! its own, and `@sio.on('*', namespace='*')` for every namespace.
 //!
 //! ```sh
-//! cargo run -p socketio --example client_catch_all -- http://localhost:5000
+//! cargo run -p socketio --example sio_catch_all -- http://localhost:5000
 //! ```
 //!
 //! ```python

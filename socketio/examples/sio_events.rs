@@ -3,7 +3,7 @@
 //! handler that answers with `sio.send('response')`.
 //!
 //! ```sh
-//! cargo run -p socketio --example client_events -- http://localhost:5000
+//! cargo run -p socketio --example sio_events -- http://localhost:5000
 //! ```
 //!
 //! ```python

@@ -2,7 +2,7 @@
 //! `register_namespace`).
 //!
 //! ```sh
-//! cargo run -p socketio --example client_namespace_class -- http://localhost:5000
+//! cargo run -p socketio --example sio_namespace_class -- http://localhost:5000
 //! ```
 //!
 //! ```python
