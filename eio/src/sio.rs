@@ -168,7 +168,7 @@ fn write_value(v: &Value, out: &mut String) {
     }
 }
 
-/// A value already rendered as JSON text, for [`print`].
+/// A value already rendered as JSON text, for [`print()`].
 struct Raw(String);
 
 fn raw(v: &Value) -> Raw {
