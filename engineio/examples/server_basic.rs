@@ -30,8 +30,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // static_files={'/': 'index.html', '/index.html': 'index.html'}
     let page = format!("{DEMO}/latency.html");
     let files = StaticFiles::new()
-        .file_with_type("/", &page, "text/html")
-        .file_with_type("/index.html", &page, "text/html")
+        .file_with_type("/", &page, http::HeaderValue::from_static("text/html"))
+        .file_with_type(
+            "/index.html",
+            &page,
+            http::HeaderValue::from_static("text/html"),
+        )
         .file(
             "/engine.io.js",
             format!("{DEMO}/node_modules/engine.io-client/dist/engine.io.js"),

@@ -123,7 +123,11 @@ async fn static_file_rules() {
     let dir = site();
     let files = StaticFiles::new()
         .file("/", dir.join("index.html"))
-        .file_with_type("/plain", dir.join("latency.html"), "text/plain")
+        .file_with_type(
+            "/plain",
+            dir.join("latency.html"),
+            http::HeaderValue::from_static("text/plain"),
+        )
         .dir("/static", dir.join("public"));
     let eio = Server::new();
     let (listener, base) = bind().await;

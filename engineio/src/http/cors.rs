@@ -115,13 +115,12 @@ impl From<Vec<String>> for CorsOrigins {
 ///
 /// Defaults: [`CorsOrigins::SameOrigin`], credentials allowed.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct CorsPolicy {
+pub(crate) struct CorsPolicy {
     /// Which origins are accepted. Default: [`CorsOrigins::SameOrigin`].
-    pub origins: CorsOrigins,
+    pub(crate) origins: CorsOrigins,
     /// Whether to send `Access-Control-Allow-Credentials: true`, which python
     /// does on every answer, with or without an `Origin`. Default: `true`.
-    pub credentials: bool,
+    pub(crate) credentials: bool,
 }
 
 impl Default for CorsPolicy {
@@ -132,28 +131,23 @@ impl Default for CorsPolicy {
 
 impl CorsPolicy {
     /// A policy accepting `origins`, with credentials allowed.
-    pub fn new(origins: impl Into<CorsOrigins>) -> Self {
+    pub(crate) fn new(origins: impl Into<CorsOrigins>) -> Self {
         Self {
             origins: origins.into(),
             credentials: true,
         }
     }
 
-    /// CORS handling switched off (python's `cors_allowed_origins=[]`).
-    pub fn disabled() -> Self {
-        Self::new(CorsOrigins::Disabled)
-    }
-
     /// Sets whether credentials are allowed (python's `cors_credentials`).
     #[must_use]
-    pub fn with_credentials(mut self, credentials: bool) -> Self {
+    pub(crate) fn with_credentials(mut self, credentials: bool) -> Self {
         self.credentials = credentials;
         self
     }
 
     /// `false` for [`CorsOrigins::Disabled`]: the server should then neither
     /// validate origins nor answer preflights itself.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         !matches!(self.origins, CorsOrigins::Disabled)
     }
 
@@ -268,13 +262,9 @@ impl CorsHeaders {
     }
 
     /// The headers, in the order python sends them.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.0.iter().map(|(n, v)| (n, v))
-    }
-
-    /// `true` when there is nothing to add.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -512,7 +502,9 @@ mod tests {
             .insert(ORIGIN, HeaderValue::from_bytes(b"http://\xe9.com").unwrap());
         assert!(CorsPolicy::default().check(&parts, false).is_err());
         assert!(CorsPolicy::new("*").check(&parts, false).is_ok());
-        assert!(CorsPolicy::disabled().check(&parts, false).is_ok());
+        assert!(CorsPolicy::new(CorsOrigins::Disabled)
+            .check(&parts, false)
+            .is_ok());
     }
 
     #[test]
@@ -528,12 +520,12 @@ mod tests {
             .with_credentials(false)
             .check(&req("GET", &[("host", "a.com")]), false)
             .unwrap();
-        assert!(h.is_empty());
+        assert!(names(&h).is_empty());
     }
 
     #[test]
     fn disabled_adds_nothing_and_validates_nothing() {
-        let p = CorsPolicy::disabled();
+        let p = CorsPolicy::new(CorsOrigins::Disabled);
         assert!(!p.is_enabled());
         let h = p
             .check(
@@ -548,7 +540,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        assert!(h.is_empty());
+        assert!(names(&h).is_empty());
         assert!(CorsPolicy::default().is_enabled());
     }
 

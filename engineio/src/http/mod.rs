@@ -8,15 +8,12 @@
 //! [`CookieConfigBuilder`] and [`CookieError`]) and [`StaticFiles`].
 //! Everything else is crate-private.
 
-// Until the server driver calls these helpers and re-exports the config
-// types, they look unused and unreachable; remove the allows once it does.
-#![allow(dead_code, unreachable_pub, unused_imports)]
-
 pub(crate) mod compression;
 pub(crate) mod cookie;
 pub(crate) mod cors;
 pub(crate) mod static_files;
 
 pub use cookie::{CookieConfig, CookieConfigBuilder, CookieError, CookieValueFn};
-pub use cors::{CorsOrigins, CorsPolicy, OriginPredicate};
+pub(crate) use cors::CorsPolicy;
+pub use cors::{CorsOrigins, OriginPredicate};
 pub use static_files::StaticFiles;
