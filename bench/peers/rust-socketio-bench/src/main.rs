@@ -126,6 +126,8 @@ async fn emit(
                     Payload::Text(values) => {
                         values.iter().find_map(first_string).map(str::to_owned)
                     }
+                    // rust_socketio 0.6 deprecates `Payload::String` but still
+                    // delivers some acks in it: the match must cover it.
                     #[allow(deprecated)]
                     Payload::String(s) => serde_json::from_str::<Value>(s)
                         .ok()
