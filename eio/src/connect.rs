@@ -102,10 +102,10 @@ pub(crate) fn run(args: ConnectArgs) -> Result<(), BoxError> {
 
 fn error_message(e: &ClientError) -> String {
     match e {
-        ClientError::ConnectionRefused {
-            status,
-            body: Some(body),
-        } => format!("connection refused by the server: HTTP {status} {body}"),
+        // The status is in `e`'s text; the body (the server's reason) is not.
+        ClientError::HandshakeRejected {
+            body: Some(body), ..
+        } => format!("{e} {body}"),
         other => {
             let mut msg = other.to_string();
             let mut src = std::error::Error::source(other);
@@ -243,5 +243,25 @@ mod tests {
         assert_eq!(unhex("0001abff").unwrap(), vec![0, 1, 0xab, 0xff]);
         assert!(unhex("abc").is_err());
         assert!(unhex("zz").is_err());
+    }
+
+    #[test]
+    fn a_rejected_handshake_names_the_status_and_the_body() {
+        let e = ClientError::HandshakeRejected {
+            status: http::StatusCode::UNAUTHORIZED,
+            body: Some(json!({"message": "rejected"})),
+        };
+        assert_eq!(
+            error_message(&e),
+            r#"the server rejected the handshake: HTTP 401 Unauthorized {"message":"rejected"}"#
+        );
+        let e = ClientError::HandshakeRejected {
+            status: http::StatusCode::FORBIDDEN,
+            body: None,
+        };
+        assert_eq!(
+            error_message(&e),
+            "the server rejected the handshake: HTTP 403 Forbidden"
+        );
     }
 }

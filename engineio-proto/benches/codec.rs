@@ -120,8 +120,8 @@ fn handshake(c: &mut Criterion) {
     let open = OpenData {
         sid: sid.as_str().to_owned(),
         upgrades: vec!["websocket".to_owned()],
-        ping_interval: config.advertised_ping_interval_ms(),
-        ping_timeout: config.advertised_ping_timeout_ms(),
+        ping_interval_ms: config.advertised_ping_interval_ms(),
+        ping_timeout_ms: config.advertised_ping_timeout_ms(),
         max_payload: config.max_http_buffer_size as u64,
     };
     let open_json: Text = open.to_text();

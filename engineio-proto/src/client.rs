@@ -18,7 +18,13 @@
 //!
 //! Outputs, polled after every input: [`ClientSession::poll_transmit`]
 //! (WebSocket) or [`ClientSession::poll_payload`] (polling POST bodies);
-//! [`ClientSession::poll_event`]; [`ClientSession::poll_timeout`].
+//! [`ClientSession::poll_event`] ([`ClientSessionEvent`]s, for the driver);
+//! [`ClientSession::poll_timeout`].
+//!
+//! The session's events are the driver's input, not the application's: the
+//! `engineio` crate turns them into its own `engineio::ClientEvent`, the one
+//! event type its users see (`UpgradeFailed`, for one, only tells the
+//! driver to drop the probing WebSocket).
 //!
 //! # The upgrade, step by step
 //! 1. connected on polling, [`ClientSession::wants_upgrade`] is true: the
@@ -33,13 +39,14 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use engineio_proto::{ClientEvent, ClientSession, ClientConfig, Packet, TransportKind};
+//! use engineio_proto::{ClientConfig, ClientSession, ClientSessionEvent, Packet, TransportKind};
 //!
 //! let now = Instant::now();
 //! let mut c = ClientSession::new(TransportKind::Polling, ClientConfig::default());
 //! let open = r#"{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 //! c.handle_packet(now, Packet::Open(open.into()));
-//! assert!(matches!(c.poll_event(), Some(ClientEvent::Connected(_))));
+//! assert!(matches!(c.poll_event(), Some(ClientSessionEvent::Connected(_))));
+//! assert_eq!(c.sid().unwrap(), "lv_VI97HAXpY6yYWAAAC");
 //! c.handle_packet(now, Packet::ping());
 //! assert_eq!(c.poll_payload(), Some(vec![Packet::pong()]));
 //! assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(45)));
@@ -49,15 +56,21 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::config::ClientConfig;
-use crate::handshake::{OpenData, TransportKind};
+use crate::handshake::{ClientSid, OpenData, TransportKind};
 use crate::packet::{Data, Packet, PacketType, Text, PROBE};
 use crate::timer::{Timer, TimerTable};
 use crate::{payload, DisconnectReason};
 
-/// What the application learns from a client session.
+/// The output of a [`ClientSession`] for its driver, from
+/// [`ClientSession::poll_event`].
+///
+/// A driver acts on some (closing a failed probe) and passes the others on
+/// to the application in its own event type; the `engineio` crate's is
+/// `engineio::ClientEvent`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientEvent {
-    /// The handshake completed.
+pub enum ClientSessionEvent {
+    /// The handshake completed; [`ClientSession::sid`] and
+    /// [`ClientSession::open_data`] are set from now on.
     Connected(OpenData),
     /// A message from the server.
     Message(Data),
@@ -127,11 +140,12 @@ pub struct ClientSession {
     transport: TransportKind,
     upgrade: Upgrade,
     open: Option<OpenData>,
+    sid: Option<ClientSid>,
     queue: VecDeque<Packet>,
     /// Whether a pong waits in `queue`: one pong answers every ping that
     /// arrived before it leaves, so a ping flood cannot grow the queue.
     pong_queued: bool,
-    events: VecDeque<ClientEvent>,
+    events: VecDeque<ClientSessionEvent>,
     timers: TimerTable,
 }
 
@@ -144,6 +158,7 @@ impl ClientSession {
             transport,
             upgrade: Upgrade::NotTried,
             open: None,
+            sid: None,
             queue: VecDeque::new(),
             pong_queued: false,
             events: VecDeque::new(),
@@ -161,9 +176,10 @@ impl ClientSession {
         self.open.as_ref()
     }
 
-    /// The session id, once connected.
-    pub fn sid(&self) -> Option<&str> {
-        self.open.as_ref().map(|o| o.sid.as_str())
+    /// The session id, once connected: whatever text the server chose (see
+    /// [`ClientSid`]).
+    pub fn sid(&self) -> Option<&ClientSid> {
+        self.sid.as_ref()
     }
 
     /// Parses and checks the `open` packet's JSON the way
@@ -184,8 +200,8 @@ impl ClientSession {
     pub fn parse_open(text: &str) -> Result<OpenData, String> {
         let open: OpenData = serde_json::from_str(text).map_err(|e| e.to_string())?;
         for (name, v) in [
-            ("pingInterval", open.ping_interval),
-            ("pingTimeout", open.ping_timeout),
+            ("pingInterval", open.ping_interval_ms),
+            ("pingTimeout", open.ping_timeout_ms),
         ] {
             if v > MAX_HEARTBEAT_MS {
                 return Err(format!("{name} {v} ms is above {MAX_HEARTBEAT_MS} ms"));
@@ -275,7 +291,9 @@ impl ClientSession {
                     Ok(open) => {
                         self.state = State::Open;
                         self.arm_heartbeat(now, &open);
-                        self.events.push_back(ClientEvent::Connected(open.clone()));
+                        self.events
+                            .push_back(ClientSessionEvent::Connected(open.clone()));
+                        self.sid = Some(ClientSid::from(open.sid.as_str()));
                         self.open = Some(open);
                     }
                     Err(_) => self.finish(DisconnectReason::TransportError),
@@ -297,7 +315,7 @@ impl ClientSession {
                         }
                     }
                 }
-                Packet::Message(data) => self.events.push_back(ClientEvent::Message(data)),
+                Packet::Message(data) => self.events.push_back(ClientSessionEvent::Message(data)),
                 Packet::Close => self.finish(DisconnectReason::ServerDisconnect),
                 Packet::Noop | Packet::Pong(_) | Packet::Upgrade | Packet::Open(_) => {}
             },
@@ -359,7 +377,7 @@ impl ClientSession {
         self.upgrade = Upgrade::Finished;
         self.transport = TransportKind::WebSocket;
         self.timers.stop(Timer::Upgrade);
-        self.events.push_back(ClientEvent::Upgraded);
+        self.events.push_back(ClientSessionEvent::Upgraded);
         Some(Packet::Upgrade)
     }
 
@@ -373,7 +391,7 @@ impl ClientSession {
     fn fail_upgrade(&mut self) {
         self.upgrade = Upgrade::Finished;
         self.timers.stop(Timer::Upgrade);
-        self.events.push_back(ClientEvent::UpgradeFailed);
+        self.events.push_back(ClientSessionEvent::UpgradeFailed);
     }
 
     /// The active transport failed (a request error, a non-200 answer, a
@@ -454,7 +472,7 @@ impl ClientSession {
     }
 
     /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+    pub fn poll_event(&mut self) -> Option<ClientSessionEvent> {
         self.events.pop_front()
     }
 
@@ -474,14 +492,14 @@ impl ClientSession {
         self.timers.stop_all();
         self.queue.clear();
         self.pong_queued = false;
-        self.events.push_back(ClientEvent::Closed(reason));
+        self.events.push_back(ClientSessionEvent::Closed(reason));
     }
 }
 
 /// `pingInterval + pingTimeout`, a `pingInterval` of 0 read as
 /// [`ZERO_PING_INTERVAL`].
 fn heartbeat_window(open: &OpenData) -> Duration {
-    let interval = match open.ping_interval {
+    let interval = match open.ping_interval_ms {
         0 => ZERO_PING_INTERVAL,
         _ => open.ping_interval(),
     };
@@ -545,7 +563,7 @@ mod tests {
             c.handle_packet(now, Packet::Open(open_text(i, t).into()));
             assert_eq!(
                 c.poll_event(),
-                Some(ClientEvent::Closed(DisconnectReason::TransportError))
+                Some(ClientSessionEvent::Closed(DisconnectReason::TransportError))
             );
         }
         for bad in [
@@ -601,10 +619,13 @@ mod tests {
         let resumed = now + Duration::from_millis(2000);
         assert_eq!(c.poll_timeout(), Some(resumed + window));
         c.handle_timeout(resumed + window);
-        assert!(matches!(c.poll_event(), Some(ClientEvent::Connected(_))));
+        assert!(matches!(
+            c.poll_event(),
+            Some(ClientSessionEvent::Connected(_))
+        ));
         assert_eq!(
             c.poll_event(),
-            Some(ClientEvent::Closed(DisconnectReason::PingTimeout))
+            Some(ClientSessionEvent::Closed(DisconnectReason::PingTimeout))
         );
         // Never earlier than a deadline already later.
         let mut c = connected(now, 300, 200);

@@ -10,8 +10,9 @@ use crate::handshake::TransportKind;
 /// Configuration of the server side of a session.
 ///
 /// Defaults are python-engineio's (`ping_interval` 25 s, `ping_timeout` 20 s,
-/// `max_http_buffer_size` 1,000,000 bytes, upgrades allowed, compression of
-/// polling bodies from 1,024 bytes, both transports).
+/// `max_http_buffer_size` 1,000,000 bytes, upgrades allowed, both
+/// transports). HTTP-level options (compression, CORS, cookies) are the
+/// server driver's.
 ///
 /// ```
 /// use std::time::Duration;
@@ -38,11 +39,6 @@ pub struct ServerConfig {
     pub allow_upgrades: bool,
     /// Transports accepted for new sessions. Default both.
     pub transports: Vec<TransportKind>,
-    /// Whether polling response bodies are compressed (gzip/deflate) when the
-    /// client accepts it. Default true.
-    pub http_compression: bool,
-    /// Smallest polling body, in bytes, that is compressed. Default 1,024.
-    pub compression_threshold: usize,
     /// How long an upgrade may take from the WebSocket opening to the `5`
     /// packet before it is abandoned. Default 10 s (engine.io's
     /// `upgradeTimeout`).
@@ -55,6 +51,12 @@ pub struct ServerConfig {
     /// the session is closed (a client that never reads must not grow memory
     /// without bound). Default 10,000.
     pub max_queued_packets: usize,
+    /// Most pieces one polling POST body or one WebSocket frame may arrive
+    /// in; past it the POST is answered `413` and the session ends, or the
+    /// WebSocket is closed with 1008. It bounds the bookkeeping of a peer
+    /// that trickles a body a few bytes at a time. Default 10,000
+    /// (engine.io 6.6.13's `maxBufferedChunks`).
+    pub max_buffered_chunks: usize,
 }
 
 impl Default for ServerConfig {
@@ -66,11 +68,10 @@ impl Default for ServerConfig {
             max_http_buffer_size: 1_000_000,
             allow_upgrades: true,
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
-            http_compression: true,
-            compression_threshold: 1024,
             upgrade_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(30),
             max_queued_packets: 10_000,
+            max_buffered_chunks: 10_000,
         }
     }
 }

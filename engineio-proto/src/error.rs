@@ -33,3 +33,22 @@ pub enum DecodeError {
     #[error("invalid session id")]
     InvalidSid,
 }
+
+impl DecodeError {
+    /// The WebSocket close code for a message that does not decode into a
+    /// packet: 1007 (invalid data) for text that is not UTF-8, 1002
+    /// (protocol error) otherwise. The session then ends as a transport
+    /// error, as on polling.
+    ///
+    /// ```
+    /// use engineio_proto::DecodeError;
+    /// assert_eq!(DecodeError::InvalidUtf8.ws_close_code(), 1007);
+    /// assert_eq!(DecodeError::Empty.ws_close_code(), 1002);
+    /// ```
+    pub const fn ws_close_code(self) -> u16 {
+        match self {
+            DecodeError::InvalidUtf8 => 1007,
+            _ => 1002,
+        }
+    }
+}

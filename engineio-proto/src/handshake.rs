@@ -14,19 +14,37 @@ use crate::DecodeError;
 /// The JSON object carried by the `open` packet.
 ///
 /// Field names and order follow the reference server:
-/// `{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}`.
+/// `{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}`. The
+/// heartbeat fields hold the wire's milliseconds; [`ping_interval`](Self::ping_interval)
+/// and [`ping_timeout`](Self::ping_timeout) give them as durations.
+///
+/// ```
+/// use std::time::Duration;
+/// use engineio_proto::OpenData;
+///
+/// let open = OpenData::parse(
+///     r#"{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(open.ping_interval_ms, 25_000);
+/// assert_eq!(open.ping_interval(), Duration::from_secs(25));
+/// assert_eq!(open.ping_timeout(), Duration::from_secs(20));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenData {
-    /// The session id.
+    /// The session id, as the server sent it: any text (a client's typed
+    /// view of it is a [`ClientSid`]; this crate's servers send a [`Sid`]).
     pub sid: String,
     /// Transports the client may upgrade to (`["websocket"]` on polling).
     pub upgrades: Vec<String>,
-    /// Milliseconds between server pings.
-    pub ping_interval: u64,
-    /// Milliseconds the server waits for a pong.
-    pub ping_timeout: u64,
-    /// Largest payload, in bytes, the server accepts.
+    /// Milliseconds between server pings (`pingInterval`).
+    #[serde(rename = "pingInterval")]
+    pub ping_interval_ms: u64,
+    /// Milliseconds the server waits for a pong (`pingTimeout`).
+    #[serde(rename = "pingTimeout")]
+    pub ping_timeout_ms: u64,
+    /// Largest payload, in bytes, the server accepts (`maxPayload`).
     pub max_payload: u64,
 }
 
@@ -41,14 +59,135 @@ impl OpenData {
         serde_json::from_str(text).map_err(|_| DecodeError::InvalidHandshake)
     }
 
-    /// The ping interval as a duration.
+    /// [`ping_interval_ms`](Self::ping_interval_ms) as a duration.
     pub fn ping_interval(&self) -> Duration {
-        Duration::from_millis(self.ping_interval)
+        Duration::from_millis(self.ping_interval_ms)
     }
 
-    /// The ping timeout as a duration.
+    /// [`ping_timeout_ms`](Self::ping_timeout_ms) as a duration.
     pub fn ping_timeout(&self) -> Duration {
-        Duration::from_millis(self.ping_timeout)
+        Duration::from_millis(self.ping_timeout_ms)
+    }
+}
+
+/// A session id as a client holds it: the text the server put in its
+/// `open` packet, whatever its form.
+///
+/// A [`Sid`] is the form this crate's servers give out (20 URL-safe base64
+/// characters, `Copy`) and the only one they accept back. Today's engine.io
+/// and python-engineio happen to use the same form by default, but nothing
+/// in the protocol says so: engine.io's `generateId` option and
+/// python-engineio's `generate_id` method may return any string, and older
+/// python-engineio versions sent 32 hex digits. So a client keeps the sid
+/// exactly as it was sent, and sends it back as it was. Compare it with a
+/// `&str` or a [`Sid`], print it, or get the [`Sid`] with
+/// [`to_sid`](Self::to_sid) when the server is one of ours. Cloning is
+/// cheap (a shared string).
+///
+/// ```
+/// use engineio_proto::{ClientSid, Sid};
+///
+/// let custom = ClientSid::from("user-42:6f1c");
+/// assert_eq!(custom, "user-42:6f1c");
+/// assert_eq!(custom.to_sid(), None); // not our form, still a valid sid
+///
+/// let ours = Sid::from_random([0xfb; 15]);
+/// let sid = ClientSid::from(ours);
+/// assert_eq!(sid, ours);
+/// assert_eq!(sid.to_sid(), Some(ours));
+/// assert_eq!(sid.to_string(), "-_v7-_v7-_v7-_v7-_v7");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientSid(std::sync::Arc<str>);
+
+impl ClientSid {
+    /// The sid as text, exactly as the server sent it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The sid as a [`Sid`], if it has this crate's form (see
+    /// [`Sid::parse`]); `None` for another server's sid.
+    pub fn to_sid(&self) -> Option<Sid> {
+        Sid::parse(&self.0)
+    }
+}
+
+impl fmt::Display for ClientSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ClientSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientSid({})", &*self.0)
+    }
+}
+
+impl From<&str> for ClientSid {
+    fn from(s: &str) -> Self {
+        ClientSid(s.into())
+    }
+}
+
+impl From<String> for ClientSid {
+    fn from(s: String) -> Self {
+        ClientSid(s.into())
+    }
+}
+
+impl From<Sid> for ClientSid {
+    fn from(sid: Sid) -> Self {
+        ClientSid(sid.as_str().into())
+    }
+}
+
+impl AsRef<str> for ClientSid {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ClientSid {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for ClientSid {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ClientSid {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<Sid> for ClientSid {
+    fn eq(&self, other: &Sid) -> bool {
+        &*self.0 == other.as_str()
+    }
+}
+
+impl PartialEq<ClientSid> for Sid {
+    fn eq(&self, other: &ClientSid) -> bool {
+        self.as_str() == &*other.0
+    }
+}
+
+impl Serialize for ClientSid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientSid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(ClientSid::from)
     }
 }
 
@@ -269,8 +408,8 @@ mod tests {
         let o = OpenData {
             sid: "lv_VI97HAXpY6yYWAAAC".into(),
             upgrades: vec!["websocket".into()],
-            ping_interval: 25000,
-            ping_timeout: 20000,
+            ping_interval_ms: 25000,
+            ping_timeout_ms: 20000,
             max_payload: 1000000,
         };
         assert_eq!(
@@ -279,6 +418,33 @@ mod tests {
         );
         assert_eq!(OpenData::parse(&o.to_text()).unwrap(), o);
         assert_eq!(OpenData::parse("{}"), Err(DecodeError::InvalidHandshake));
+        // The wire names, not the field names.
+        assert_eq!(
+            OpenData::parse(
+                r#"{"sid":"a","upgrades":[],"ping_interval_ms":1,"ping_timeout_ms":1,"maxPayload":1}"#
+            ),
+            Err(DecodeError::InvalidHandshake)
+        );
+    }
+
+    #[test]
+    fn client_sids_keep_any_server_text() {
+        // Old python-engineio (uuid4 hex), a custom `generateId`, ours.
+        for text in [
+            "0123456789abcdef0123456789abcdef",
+            "user:42/a+b=",
+            "lv_VI97HAXpY6yYWAAAC",
+        ] {
+            let open = OpenData::parse(&format!(
+                r#"{{"sid":"{text}","upgrades":[],"pingInterval":1,"pingTimeout":1,"maxPayload":1}}"#
+            ))
+            .unwrap();
+            let sid = ClientSid::from(open.sid);
+            assert_eq!(sid, text);
+            assert_eq!(sid.as_str(), text);
+            assert_eq!(sid.to_sid().is_some(), Sid::parse(text).is_some());
+            assert_eq!(serde_json::to_string(&sid).unwrap(), format!("{text:?}"));
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! | [`config`] | protocol options with python-engineio's defaults |
 //! | [`server`] | the server session state machine |
 //! | [`client`] | the client session state machine |
+//! | [`verify`] | request verification: the route of a request or the reference's error code |
 //! | [`ws`] | WebSocket framing (RFC 6455) for the server side, with no buffers of its own |
 
 pub mod client;
@@ -31,12 +32,13 @@ pub mod packet;
 pub mod payload;
 pub mod server;
 mod timer;
+pub mod verify;
 pub mod ws;
 
-pub use client::{ClientEvent, ClientSession};
+pub use client::{ClientSession, ClientSessionEvent};
 pub use config::{ClientConfig, ServerConfig};
 pub use error::DecodeError;
-pub use handshake::{OpenData, Sid, TransportKind};
+pub use handshake::{ClientSid, OpenData, Sid, TransportKind};
 pub use packet::{Data, Packet, PacketType, Text};
 pub use server::{ServerEvent, ServerSession};
 
@@ -44,11 +46,13 @@ pub use server::{ServerEvent, ServerSession};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DisconnectReason {
-    /// The application on this side closed the session (`disconnect()`):
-    /// on a server, the server; on a client, the client.
+    /// The server ended the session: on a server, its application called
+    /// `disconnect()`; on a client, the server sent a `close` packet or
+    /// closed the WebSocket with a close frame.
     ServerDisconnect,
-    /// The client closed the session (a `close` packet from the client, or
-    /// `disconnect()` on a client).
+    /// The client ended the session: on a server, a `close` packet came
+    /// from the client; on a client, its application called `disconnect()`
+    /// or `abort()`.
     ClientDisconnect,
     /// No heartbeat within the allowed time.
     PingTimeout,

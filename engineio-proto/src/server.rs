@@ -72,6 +72,16 @@ use crate::{payload, DecodeError, DisconnectReason};
 /// practice (one thread, requests in arrival order).
 pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
+/// How long a polling GET that arrives during an upgrade is held before it
+/// is answered: Node's "fast upgrade" check interval, the moment at which
+/// engine.io answers such a GET `noop`. The driver holds the GET until the
+/// upgrade ends or this passes, then verifies it again. A client that sends
+/// `5` on the WebSocket and then a GET (the official suite's "ignores HTTP
+/// requests with same sid after upgrade") gets the reference's `400` even
+/// when a worker thread takes the GET before another has read the `5`; the
+/// reference sees them in arrival order.
+pub const UPGRADE_CHECK: Duration = Duration::from_millis(100);
+
 /// What the application learns from a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
@@ -105,7 +115,7 @@ pub enum RequestError {
     #[error("invalid payload: {0}")]
     BadPayload(DecodeError),
     /// The POST body is over `max_http_buffer_size` (answered 413); the
-    /// session survives, as in the reference server.
+    /// session is closed, as in engine.io 6.6.13.
     #[error("payload too large")]
     PayloadTooLarge,
     /// An upgrade was requested but is not possible (upgrades disabled,
@@ -122,6 +132,23 @@ pub enum RequestError {
     /// The session is closed.
     #[error("session closed")]
     Closed,
+}
+
+/// Why a POST body could not be read whole ([`ServerSession::fail_post`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PostFailure {
+    /// The body grew over `max_http_buffer_size` raw bytes (`413`).
+    TooLarge,
+    /// The body arrived in more than `max_buffered_chunks` pieces (`413`).
+    TooManyChunks,
+    /// The body did not arrive within the request timeout (`408`).
+    TimedOut,
+    /// The connection failed or went away mid-body.
+    ConnectionFailed,
+    /// The body is `application/octet-stream`, which v4 never sends
+    /// (binary travels as `b<base64>`): answered `400`.
+    BinaryBody,
 }
 
 /// What a polling GET should do now.
@@ -183,6 +210,8 @@ pub struct ServerSession {
     /// The client closed with a polling POST while no GET was pending: one
     /// GET may still collect `release`, until [`CLOSE_LINGER`] has passed.
     lingering: bool,
+    /// Whether the handshake offered the WebSocket upgrade.
+    can_upgrade: bool,
     ping_interval: Duration,
     ping_timeout: Duration,
     upgrade_timeout: Duration,
@@ -198,10 +227,10 @@ impl ServerSession {
     /// handshake GET, for WebSocket the first frame. The first ping is due
     /// one `ping_interval` from now.
     pub fn new(now: Instant, sid: Sid, transport: TransportKind, config: &ServerConfig) -> Self {
-        let upgrades = if transport == TransportKind::Polling
+        let can_upgrade = transport == TransportKind::Polling
             && config.allow_upgrades
-            && config.allows(TransportKind::WebSocket)
-        {
+            && config.allows(TransportKind::WebSocket);
+        let upgrades = if can_upgrade {
             vec![TransportKind::WebSocket.as_str().to_owned()]
         } else {
             Vec::new()
@@ -209,8 +238,8 @@ impl ServerSession {
         let open = OpenData {
             sid: sid.as_str().to_owned(),
             upgrades,
-            ping_interval: config.advertised_ping_interval_ms(),
-            ping_timeout: config.advertised_ping_timeout_ms(),
+            ping_interval_ms: config.advertised_ping_interval_ms(),
+            ping_timeout_ms: config.advertised_ping_timeout_ms(),
             max_payload: config.max_http_buffer_size as u64,
         };
         let mut timers = TimerTable::default();
@@ -229,6 +258,7 @@ impl ServerSession {
             post_pending: false,
             release: Packet::Close,
             lingering: false,
+            can_upgrade,
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             upgrade_timeout: config.upgrade_timeout,
@@ -427,8 +457,9 @@ impl ServerSession {
 
     /// The POST body has been read: decodes it and handles every packet.
     ///
-    /// A body over `max_http_buffer_size` is refused whole (the session
-    /// survives); a malformed body is refused whole and closes the session.
+    /// A body over `max_http_buffer_size` raw bytes, or a malformed one, is
+    /// refused whole and closes the session (engine.io 6.6.13: a `413` ends
+    /// the session too).
     pub fn handle_post(&mut self, now: Instant, body: Bytes) -> Result<(), RequestError> {
         self.post_pending = false;
         if self.state != State::Open {
@@ -441,7 +472,10 @@ impl ServerSession {
                 }
                 Ok(())
             }
-            Err(DecodeError::TooLong { .. }) => Err(RequestError::PayloadTooLarge),
+            Err(DecodeError::TooLong { .. }) => {
+                self.finish(DisconnectReason::TransportError, Packet::Close);
+                Err(RequestError::PayloadTooLarge)
+            }
             Err(e) => {
                 self.finish(DisconnectReason::TransportError, Packet::Close);
                 Err(RequestError::BadPayload(e))
@@ -449,9 +483,29 @@ impl ServerSession {
         }
     }
 
-    /// The POST ended without a usable body (too large, or the connection
-    /// failed). The session survives.
-    pub fn abort_post(&mut self) {
+    /// The POST body could not be read whole: the session ends, as in
+    /// engine.io 6.6.13 (`onError` on every one of these). The driver
+    /// answers `413` for [`PostFailure::TooLarge`] and
+    /// [`PostFailure::TooManyChunks`], `408` for [`PostFailure::TimedOut`]
+    /// (and closes the connection), `400` for [`PostFailure::BinaryBody`].
+    pub fn fail_post(&mut self, why: PostFailure) {
+        self.post_pending = false;
+        match why {
+            // Every one of them ends the session; none is worth a retry.
+            PostFailure::TooLarge
+            | PostFailure::TooManyChunks
+            | PostFailure::TimedOut
+            | PostFailure::ConnectionFailed
+            | PostFailure::BinaryBody => {
+                self.finish(DisconnectReason::TransportError, Packet::Close)
+            }
+        }
+    }
+
+    /// A POST that carried no payload and is ignored: a JSONP form without
+    /// its `d` field, which Node answers `ok` and otherwise ignores. The
+    /// session goes on.
+    pub fn ignore_post(&mut self) {
         self.post_pending = false;
     }
 
@@ -470,14 +524,14 @@ impl ServerSession {
     /// WebSocket and the session is unaffected. A session that is already
     /// upgrading or upgraded fails with [`RequestError::DuplicateUpgrade`]
     /// (the driver accepts that socket and closes it at once).
-    pub fn begin_upgrade(&mut self, now: Instant, config_allows: bool) -> Result<(), RequestError> {
+    pub fn begin_upgrade(&mut self, now: Instant) -> Result<(), RequestError> {
         if self.state != State::Open {
             return Err(RequestError::UpgradeRefused);
         }
         if self.upgrade != Upgrade::None {
             return Err(RequestError::DuplicateUpgrade);
         }
-        if !config_allows || self.transport != TransportKind::Polling {
+        if !self.can_upgrade {
             return Err(RequestError::UpgradeRefused);
         }
         self.upgrade = Upgrade::Opened;

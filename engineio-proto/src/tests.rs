@@ -11,8 +11,8 @@ use bytes::Bytes;
 use crate::client::{ClientProbe, ClientSession};
 use crate::server::{GetOutcome, ProbeOutcome, RequestError, ServerSession};
 use crate::{
-    payload, ClientConfig, ClientEvent, Data, DisconnectReason, Packet, ServerConfig, ServerEvent,
-    Sid, TransportKind,
+    payload, ClientConfig, ClientSessionEvent, Data, DisconnectReason, Packet, ServerConfig,
+    ServerEvent, Sid, TransportKind,
 };
 
 struct Pair {
@@ -20,7 +20,7 @@ struct Pair {
     server: ServerSession,
     client: ClientSession,
     server_events: Vec<ServerEvent>,
-    client_events: Vec<ClientEvent>,
+    client_events: Vec<ClientSessionEvent>,
     /// When false, the client stops answering (its output is dropped).
     client_alive: bool,
 }
@@ -147,7 +147,7 @@ impl Pair {
     fn upgrade(&mut self) {
         assert!(self.client.wants_upgrade());
         let probe = self.client.begin_upgrade(self.now);
-        self.server.begin_upgrade(self.now, true).expect("upgrade");
+        self.server.begin_upgrade(self.now).expect("upgrade");
         let reply = match self
             .server
             .handle_probe_packet(self.now, ws_roundtrip(probe))
@@ -182,7 +182,7 @@ impl Pair {
         self.client_events
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message(d) => Some(d.clone()),
+                ClientSessionEvent::Message(d) => Some(d.clone()),
                 _ => None,
             })
             .collect()
@@ -219,14 +219,15 @@ fn fast_config() -> ServerConfig {
 #[test]
 fn whole_session_polling_upgrade_messages_close() {
     let mut pair = Pair::new(TransportKind::Polling, ServerConfig::default());
-    let Some(ClientEvent::Connected(open)) = pair.client_events.first().cloned() else {
+    let Some(ClientSessionEvent::Connected(open)) = pair.client_events.first().cloned() else {
         panic!("not connected: {:?}", pair.client_events)
     };
     assert_eq!(open.upgrades, vec!["websocket".to_owned()]);
-    assert_eq!(open.ping_interval, 25_000);
-    assert_eq!(open.ping_timeout, 20_000);
+    assert_eq!(open.ping_interval_ms, 25_000);
+    assert_eq!(open.ping_timeout_ms, 20_000);
     assert_eq!(open.max_payload, 1_000_000);
     assert_eq!(open.sid, pair.server.sid().as_str());
+    assert_eq!(pair.client.sid().unwrap(), &pair.server.sid());
 
     // Messages both ways over polling.
     pair.client.send("hello".into()).unwrap();
@@ -254,7 +255,7 @@ fn whole_session_polling_upgrade_messages_close() {
     assert_eq!(pair.server.transport(), TransportKind::WebSocket);
     assert_eq!(pair.client.transport(), TransportKind::WebSocket);
     assert!(pair.server_events.contains(&ServerEvent::Upgraded));
-    assert!(pair.client_events.contains(&ClientEvent::Upgraded));
+    assert!(pair.client_events.contains(&ClientSessionEvent::Upgraded));
     pair.client.send("after".into()).unwrap();
     pair.exchange();
     let msgs = pair.server_messages();
@@ -286,7 +287,9 @@ fn whole_session_polling_upgrade_messages_close() {
     );
     assert_eq!(
         pair.client_events.last(),
-        Some(&ClientEvent::Closed(DisconnectReason::ClientDisconnect))
+        Some(&ClientSessionEvent::Closed(
+            DisconnectReason::ClientDisconnect
+        ))
     );
 }
 
@@ -365,7 +368,7 @@ fn client_detects_silent_server() {
     pair.collect();
     assert_eq!(
         pair.client_events.last(),
-        Some(&ClientEvent::Closed(DisconnectReason::PingTimeout))
+        Some(&ClientSessionEvent::Closed(DisconnectReason::PingTimeout))
     );
 }
 
@@ -388,14 +391,16 @@ fn ping_while_closing_does_not_rearm_the_heartbeat() {
     pair.collect();
     assert_eq!(
         pair.client_events.last(),
-        Some(&ClientEvent::Closed(DisconnectReason::ClientDisconnect))
+        Some(&ClientSessionEvent::Closed(
+            DisconnectReason::ClientDisconnect
+        ))
     );
 }
 
 #[test]
 fn websocket_session_has_no_upgrades_and_server_close_flushes_first() {
     let mut pair = Pair::new(TransportKind::WebSocket, ServerConfig::default());
-    let Some(ClientEvent::Connected(open)) = pair.client_events.first().cloned() else {
+    let Some(ClientSessionEvent::Connected(open)) = pair.client_events.first().cloned() else {
         panic!("not connected")
     };
     assert!(open.upgrades.is_empty());
@@ -409,7 +414,9 @@ fn websocket_session_has_no_upgrades_and_server_close_flushes_first() {
     assert_eq!(pair.client_messages().len(), 5);
     assert_eq!(
         pair.client_events.last(),
-        Some(&ClientEvent::Closed(DisconnectReason::ServerDisconnect))
+        Some(&ClientSessionEvent::Closed(
+            DisconnectReason::ServerDisconnect
+        ))
     );
     assert_eq!(
         pair.server_events.last(),
@@ -471,7 +478,7 @@ fn overlapping_posts_close_the_session() {
 }
 
 #[test]
-fn bad_post_closes_and_oversize_post_does_not() {
+fn bad_and_oversize_posts_close_the_session() {
     let now = Instant::now();
     let config = ServerConfig {
         max_http_buffer_size: 10,
@@ -480,21 +487,47 @@ fn bad_post_closes_and_oversize_post_does_not() {
     let mut s = session(now, 4, TransportKind::Polling, &config);
     s.begin_post().unwrap();
     assert_eq!(
-        s.handle_post(now, Bytes::from_static(b"4abcdefghij")),
-        Err(RequestError::PayloadTooLarge)
-    );
-    assert!(!s.is_closed());
-    s.begin_post().unwrap();
-    assert_eq!(
         s.handle_post(now, Bytes::from_static(b"4abcdefghi")),
         Ok(())
     );
+    s.begin_post().unwrap();
+    assert_eq!(
+        s.handle_post(now, Bytes::from_static(b"4abcdefghij")),
+        Err(RequestError::PayloadTooLarge)
+    );
+    assert!(s.is_closed());
+
+    let mut s = session(now, 4, TransportKind::Polling, &config);
     s.begin_post().unwrap();
     assert!(matches!(
         s.handle_post(now, Bytes::from_static(b"abc")),
         Err(RequestError::BadPayload(_))
     ));
     assert!(s.is_closed());
+}
+
+#[test]
+fn a_post_that_fails_mid_body_closes_the_session() {
+    use crate::server::PostFailure;
+    let now = Instant::now();
+    for why in [
+        PostFailure::TooLarge,
+        PostFailure::TooManyChunks,
+        PostFailure::TimedOut,
+        PostFailure::ConnectionFailed,
+        PostFailure::BinaryBody,
+    ] {
+        let mut s = session(now, 4, TransportKind::Polling, &ServerConfig::default());
+        s.begin_post().unwrap();
+        s.fail_post(why);
+        assert!(s.is_closed(), "{why:?}");
+        assert_eq!(s.begin_post(), Err(RequestError::Closed), "{why:?}");
+        let closed = ServerEvent::Closed(DisconnectReason::TransportError);
+        assert!(
+            std::iter::from_fn(|| s.poll_event()).any(|e| e == closed),
+            "{why:?}"
+        );
+    }
 }
 
 #[test]
@@ -583,12 +616,9 @@ fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
     let mut s = handshaken(now, 7, &ServerConfig::default());
     s.begin_get().unwrap();
     assert_eq!(s.poll_get(), GetOutcome::Wait);
-    s.begin_upgrade(now, true).unwrap();
+    s.begin_upgrade(now).unwrap();
     // A second WebSocket while the first is upgrading is closed, not refused.
-    assert_eq!(
-        s.begin_upgrade(now, true),
-        Err(RequestError::DuplicateUpgrade)
-    );
+    assert_eq!(s.begin_upgrade(now), Err(RequestError::DuplicateUpgrade));
     // Before the probe the GET still waits.
     assert_eq!(s.poll_get(), GetOutcome::Wait);
     assert_eq!(
@@ -613,10 +643,7 @@ fn upgrade_gives_pending_and_new_gets_noop_then_refuses_polling() {
     );
     assert_eq!(s.poll_transmit(), Some(Packet::text("queued")));
     assert_eq!(s.begin_get(), Err(RequestError::TransportMismatch));
-    assert_eq!(
-        s.begin_upgrade(now, true),
-        Err(RequestError::DuplicateUpgrade)
-    );
+    assert_eq!(s.begin_upgrade(now), Err(RequestError::DuplicateUpgrade));
     assert!(!s.is_closed());
 }
 
@@ -625,7 +652,7 @@ fn upgrade_aborts_on_wrong_packet_and_on_timeout() {
     let now = Instant::now();
     let config = ServerConfig::default();
     let mut s = session(now, 8, TransportKind::Polling, &config);
-    s.begin_upgrade(now, true).unwrap();
+    s.begin_upgrade(now).unwrap();
     assert_eq!(
         s.handle_probe_packet(now, Packet::text("x")),
         ProbeOutcome::Aborted
@@ -633,16 +660,20 @@ fn upgrade_aborts_on_wrong_packet_and_on_timeout() {
     assert_eq!(s.transport(), TransportKind::Polling);
     assert_eq!(s.poll_event(), Some(ServerEvent::UpgradeAborted));
     // A later attempt may start again, and times out.
-    s.begin_upgrade(now, true).unwrap();
+    s.begin_upgrade(now).unwrap();
     s.handle_timeout(now + config.upgrade_timeout);
     assert!(!s.is_upgrading());
     assert_eq!(s.poll_event(), Some(ServerEvent::UpgradeAborted));
     assert!(!s.is_closed());
-    // Upgrades refused when disabled.
-    assert_eq!(
-        s.begin_upgrade(now, false),
-        Err(RequestError::UpgradeRefused)
-    );
+    // Upgrades refused when disabled, and on a WebSocket session.
+    let disabled = ServerConfig {
+        allow_upgrades: false,
+        ..config.clone()
+    };
+    let mut s = session(now, 9, TransportKind::Polling, &disabled);
+    assert_eq!(s.begin_upgrade(now), Err(RequestError::UpgradeRefused));
+    let mut s = session(now, 10, TransportKind::WebSocket, &config);
+    assert_eq!(s.begin_upgrade(now), Err(RequestError::UpgradeRefused));
 }
 
 #[test]
@@ -703,10 +734,10 @@ fn fractional_ping_interval_is_advertised_exactly() {
     };
     let mut pair = Pair::new(TransportKind::Polling, config);
     pair.collect();
-    let Some(ClientEvent::Connected(open)) = pair.client_events.first().cloned() else {
+    let Some(ClientSessionEvent::Connected(open)) = pair.client_events.first().cloned() else {
         panic!()
     };
-    assert_eq!(open.ping_interval, 1800);
+    assert_eq!(open.ping_interval_ms, 1800);
 }
 
 #[test]
@@ -771,7 +802,7 @@ fn client_bad_handshake_is_a_transport_error() {
     c.handle_packet(now, Packet::text("hi"));
     assert_eq!(
         c.poll_event(),
-        Some(ClientEvent::Closed(DisconnectReason::TransportError))
+        Some(ClientSessionEvent::Closed(DisconnectReason::TransportError))
     );
     assert_eq!(
         c.send("x".into()),

@@ -4,8 +4,9 @@
 //! control frames: it checks the reserved bits, the opcode, the client's
 //! mask, control-frame rules, close codes and UTF-8, reassembles fragmented
 //! messages, and refuses a message over its size limit as soon as a frame
-//! header announces it (before its payload is buffered). Every refusal
-//! carries the close code the connection must be failed with
+//! header announces it (before its payload is buffered), and a frame whose
+//! bytes trickle in over too many reads ([`MessageDecoder::with_max_chunks`]).
+//! Every refusal carries the close code the connection must be failed with
 //! ([`WsError::close_code`]).
 //!
 //! [`encode_frame`] and [`encode_close`] write unmasked (server) frames.
@@ -117,6 +118,10 @@ pub enum WsError {
     /// A text message or close reason is not UTF-8 (close code 1007).
     #[error("websocket text is not UTF-8")]
     InvalidUtf8,
+    /// A frame arrived in more reads than the decoder's chunk limit
+    /// (close code 1008, ws's "Too many buffered chunks").
+    #[error("websocket frame in too many pieces")]
+    TooManyChunks,
 }
 
 impl WsError {
@@ -126,6 +131,7 @@ impl WsError {
             WsError::Protocol(_) => 1002,
             WsError::TooLarge => 1009,
             WsError::InvalidUtf8 => 1007,
+            WsError::TooManyChunks => 1008,
         }
     }
 }
@@ -137,37 +143,135 @@ pub const fn close_code_allowed(code: u16) -> bool {
 }
 
 /// Decodes the frames a client sends (masked, RFC 6455 §5.3) into messages.
+///
+/// The driver appends every read to one input buffer and then calls
+/// [`decode`](Self::decode) until it returns `Ok(None)`; between calls it
+/// only appends to the buffer. The decoder counts the reads that the frame
+/// at the front of the input has been waiting over, as `ws` 8.23 counts
+/// the chunks its receiver buffers, and refuses a frame whose bytes arrive
+/// in more reads than its chunk limit (see [`with_max_chunks`](Self::with_max_chunks)).
 #[derive(Debug)]
 pub struct MessageDecoder {
     max_message: usize,
+    max_chunks: usize,
+    /// Reads that still hold bytes of the frame at the front of the input
+    /// (the chunks `ws` would keep buffered).
+    held: usize,
+    /// `input.len()` when `decode` last returned: a longer input at the
+    /// next call means a read came in between.
+    seen: usize,
     /// A fragmented message in progress: (is text, bytes so far).
     partial: Option<(bool, BytesMut)>,
 }
 
 impl MessageDecoder {
-    /// A decoder that refuses messages over `max_message` bytes.
+    /// The chunk limit of [`new`](Self::new): 10,000, engine.io 6.6.13's
+    /// `maxBufferedChunks`.
+    pub const DEFAULT_MAX_CHUNKS: usize = 10_000;
+
+    /// A decoder that refuses messages over `max_message` bytes, and frames
+    /// in more than [`DEFAULT_MAX_CHUNKS`](Self::DEFAULT_MAX_CHUNKS) reads.
     pub fn new(max_message: usize) -> Self {
         MessageDecoder {
             max_message,
+            max_chunks: Self::DEFAULT_MAX_CHUNKS,
+            held: 0,
+            seen: 0,
             partial: None,
         }
+    }
+
+    /// Sets the chunk limit: a frame may arrive in at most `max_chunks`
+    /// reads (0 counts as 1: every frame whole in one read). One more read
+    /// while the frame is still incomplete fails the connection with
+    /// [`WsError::TooManyChunks`] (close code 1008), as `ws` 8.23 does with
+    /// `maxBufferedChunks`: without a limit, a peer trickling a frame a
+    /// byte at a time costs a wakeup and a decode per byte, indefinitely.
+    ///
+    /// What counts is the reads holding bytes of the incomplete frame: a
+    /// read that ends the previous frame and starts the next one counts for
+    /// the next one, and reads that brought only the frame's header stop
+    /// counting once the header is all there and no payload yet (ws consumes
+    /// a header as soon as it is whole). Reads that split a header *and*
+    /// brought some payload still count (ws would have dropped them, so the
+    /// count may exceed ws's by at most 13, the bytes of a header less one).
+    /// Fragments of a message are separate frames, each with its own count.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use engineio_proto::ws::{MessageDecoder, WsError, WsMessage};
+    ///
+    /// // A masked text frame "4hello" (mask key 0: the payload is as is).
+    /// let mut frame = b"\x81\x86\0\0\0\0".to_vec();
+    /// frame.extend_from_slice(b"4hello");
+    /// let mut decoder = MessageDecoder::new(1_000).with_max_chunks(3);
+    ///
+    /// // In three reads: fine.
+    /// let mut input = BytesMut::new();
+    /// for piece in [&frame[..7], &frame[7..9], &frame[9..]] {
+    ///     input.extend_from_slice(piece);
+    ///     if let Some(msg) = decoder.decode(&mut input).unwrap() {
+    ///         assert_eq!(msg, WsMessage::Text("4hello".into()));
+    ///     }
+    /// }
+    ///
+    /// // In four: the fourth read is refused, whole frame or not.
+    /// let mut input = BytesMut::new();
+    /// for piece in [&frame[..7], &frame[7..8], &frame[8..9]] {
+    ///     input.extend_from_slice(piece);
+    ///     assert_eq!(decoder.decode(&mut input), Ok(None));
+    /// }
+    /// input.extend_from_slice(&frame[9..]);
+    /// assert_eq!(decoder.decode(&mut input), Err(WsError::TooManyChunks));
+    /// assert_eq!(WsError::TooManyChunks.close_code(), 1008);
+    /// ```
+    #[must_use]
+    pub fn with_max_chunks(mut self, max_chunks: usize) -> Self {
+        self.max_chunks = max_chunks.max(1);
+        self
     }
 
     /// Decodes the next message or control frame from the front of `input`,
     /// consuming its bytes; `Ok(None)` when `input` holds no whole frame
     /// yet (fragments of a message are consumed and kept meanwhile). After
     /// an error the connection must be failed with its close code.
+    ///
+    /// Call it after every read until it returns `Ok(None)`: that is how
+    /// the decoder counts the reads a frame arrives in (calling it again
+    /// with no new bytes counts nothing).
     pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<WsMessage>, WsError> {
+        if input.len() > self.seen {
+            // A read since the last call: as ws, refuse it if the frame has
+            // already waited over as many reads as allowed.
+            if self.held >= self.max_chunks {
+                return Err(WsError::TooManyChunks);
+            }
+            self.held += 1;
+        }
+        let r = self.decode_frames(input);
+        self.seen = input.len();
+        r
+    }
+
+    fn decode_frames(&mut self, input: &mut BytesMut) -> Result<Option<WsMessage>, WsError> {
         loop {
             let Some(head) = self.header(input)? else {
                 return Ok(None);
             };
             if input.len() < head.len + head.payload {
+                if input.len() == head.len {
+                    // Only the header so far: ws has consumed it and holds
+                    // none of the reads that brought it.
+                    self.held = 0;
+                }
                 // Make room for the whole frame at once.
                 input.reserve(head.len + head.payload - input.len());
                 return Ok(None);
             }
             let mut payload = input.split_to(head.len + head.payload);
+            // What is left came with the latest read (the frame would have
+            // been whole earlier otherwise): one read held for the next frame.
+            self.held = usize::from(!input.is_empty());
             payload.advance(head.len);
             unmask(&mut payload, head.mask);
             match head.opcode {
@@ -545,6 +649,125 @@ mod tests {
             let mut got = Vec::new();
             encode_packet(&mut got, &p);
             assert_eq!(got, want);
+        }
+    }
+
+    /// Feeds `pieces` as successive reads, decoding after each until
+    /// `Ok(None)`; the messages, or the first error with the index of the
+    /// read it came on.
+    fn feed_reads(
+        d: &mut MessageDecoder,
+        pieces: &[&[u8]],
+    ) -> Result<Vec<WsMessage>, (usize, WsError)> {
+        let mut input = BytesMut::new();
+        let mut out = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            input.extend_from_slice(piece);
+            while let Some(m) = d.decode(&mut input).map_err(|e| (i, e))? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `frame` cut into `n` reads: the first holds the header and one
+    /// payload byte, the rest one payload byte each but the last.
+    fn cut(frame: &[u8], header: usize, n: usize) -> Vec<&[u8]> {
+        let mut bounds: Vec<usize> = (0..n)
+            .map(|i| if i == 0 { 0 } else { header + i })
+            .collect();
+        bounds.push(frame.len());
+        bounds.windows(2).map(|w| &frame[w[0]..w[1]]).collect()
+    }
+
+    #[test]
+    fn a_frame_in_max_chunks_reads_is_fine_and_one_more_fails() {
+        let body = [b'4'; 40];
+        let frame = client_frame(true, 1, &body, K);
+        let text = WsMessage::Text(Bytes::copy_from_slice(&body));
+        for n in [1usize, 2, 10] {
+            let exact = cut(&frame, 6, n);
+            assert_eq!(exact.len(), n);
+            let mut d = MessageDecoder::new(100).with_max_chunks(n);
+            assert_eq!(feed_reads(&mut d, &exact), Ok(vec![text.clone()]), "{n}");
+            // One more read is refused when it comes, even the one that
+            // would complete the frame.
+            let over = cut(&frame, 6, n + 1);
+            let mut d = MessageDecoder::new(100).with_max_chunks(n);
+            assert_eq!(
+                feed_reads(&mut d, &over),
+                Err((n, WsError::TooManyChunks)),
+                "{n}"
+            );
+        }
+        assert_eq!(WsError::TooManyChunks.close_code(), 1008);
+        // 0 is taken as 1.
+        let mut d = MessageDecoder::new(100).with_max_chunks(0);
+        assert_eq!(feed_reads(&mut d, &[&frame]), Ok(vec![text.clone()]));
+        assert!(feed_reads(&mut d, &cut(&frame, 6, 2)).is_err());
+    }
+
+    #[test]
+    fn completing_frames_resets_the_chunk_count() {
+        let a = client_frame(true, 2, &[1; 20], K);
+        let b = client_frame(true, 2, &[2; 20], K);
+        let bin = |x: u8| WsMessage::Binary(vec![x; 20].into());
+        // Frame after frame in 3 reads each, with a limit of 3.
+        let mut d = MessageDecoder::new(100).with_max_chunks(3);
+        let mut pieces = Vec::new();
+        for _ in 0..5 {
+            pieces.extend(cut(&a, 6, 3));
+            pieces.extend(cut(&b, 6, 3));
+        }
+        let got = feed_reads(&mut d, &pieces).unwrap();
+        assert_eq!(got.len(), 10);
+        assert_eq!(got[8..], [bin(1), bin(2)]);
+
+        // A read that ends one frame and starts the next counts for the
+        // next one: here b arrives in 3 reads (the first shared with a).
+        let mut both = a.clone();
+        both.extend_from_slice(&b);
+        let (x, y) = (a.len() + 10, a.len() + 20);
+        let shared: [&[u8]; 4] = [&both[..10], &both[10..x], &both[x..y], &both[y..]];
+        let mut d = MessageDecoder::new(100).with_max_chunks(3);
+        assert_eq!(feed_reads(&mut d, &shared), Ok(vec![bin(1), bin(2)]));
+        let mut d = MessageDecoder::new(100).with_max_chunks(2);
+        assert_eq!(
+            feed_reads(&mut d, &shared),
+            Err((3, WsError::TooManyChunks))
+        );
+
+        // Fragments are frames: each gets its own count.
+        let mut msg = client_frame(false, 1, &[b'a'; 10], K);
+        msg.extend(client_frame(true, 0, &[b'b'; 10], K));
+        // Three reads for the message, at most two for each fragment (the
+        // middle read ends the first and starts the second).
+        let frags: [&[u8]; 3] = [&msg[..11], &msg[11..27], &msg[27..]];
+        let mut d = MessageDecoder::new(100).with_max_chunks(2);
+        let want = WsMessage::Text(format!("{}{}", "a".repeat(10), "b".repeat(10)).into());
+        assert_eq!(feed_reads(&mut d, &frags), Ok(vec![want]));
+    }
+
+    #[test]
+    fn a_header_alone_is_not_held_and_repeated_decodes_count_nothing() {
+        let frame = client_frame(true, 1, &[b'4'; 300], K);
+        // A 126-length header (8 bytes) in two reads, then the payload in
+        // exactly `max` reads.
+        let mut pieces: Vec<&[u8]> = vec![&frame[..3], &frame[3..8]];
+        pieces.extend(frame[8..].chunks(100));
+        let mut d = MessageDecoder::new(1000).with_max_chunks(3);
+        assert_eq!(feed_reads(&mut d, &pieces).map(|v| v.len()), Ok(1));
+
+        // Decoding again with nothing new read counts no read.
+        let mut d = MessageDecoder::new(1000).with_max_chunks(2);
+        let mut input = BytesMut::from(&frame[..100]);
+        for _ in 0..5 {
+            assert_eq!(d.decode(&mut input), Ok(None));
+        }
+        input.extend_from_slice(&frame[100..]);
+        assert!(matches!(d.decode(&mut input), Ok(Some(WsMessage::Text(_)))));
+        for _ in 0..5 {
+            assert_eq!(d.decode(&mut input), Ok(None));
         }
     }
 

@@ -973,6 +973,79 @@ async fn malformed_and_absurd_open_packets_fail_with_a_protocol_error() {
     probe.finish();
 }
 
+/// Not hostile, only unusual: a sid in any form other servers may choose
+/// (older python-engineio versions sent 32 hex digits, engine.io's `generateId`
+/// may return anything) is kept as sent and sent back as sent, percent-
+/// encoded in the query, on every request of the session.
+#[tokio::test]
+async fn a_sid_of_any_form_is_kept_and_sent_back() {
+    let _g = SERIAL.lock().await;
+    for sid in [
+        "0123456789abcdef0123456789abcdef",
+        "user:42/a+b=&xé",
+        "Xq3yZk9_Rt2-WbA1",
+    ] {
+        let open = format!(
+            r#"0{{"sid":{},"upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}}"#,
+            serde_json::to_string(sid).unwrap()
+        );
+        let sent_back = Arc::new(std::sync::Mutex::new(Vec::<Option<String>>::new()));
+        let gets = Arc::new(AtomicU64::new(0));
+        let (log, gets2) = (sent_back.clone(), gets.clone());
+        let server = hostile(move |req, mut s, w| {
+            let (open, log, gets) = (open.clone(), log.clone(), gets2.clone());
+            async move {
+                let query = req.target.split_once('?').map_or("", |(_, q)| q);
+                let q = engineio::proto::handshake::EngineQuery::parse(query);
+                if req.is_post() {
+                    log.lock().unwrap().push(q.sid);
+                    respond(&mut s, &w, b"ok").await;
+                } else if req.has_sid() {
+                    log.lock().unwrap().push(q.sid);
+                    // A message, then pings.
+                    let body: &[u8] = if gets.fetch_add(1, Ordering::Relaxed) == 0 {
+                        b"4hello"
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        b"2"
+                    };
+                    respond(&mut s, &w, body).await;
+                } else {
+                    respond(&mut s, &w, open.as_bytes()).await;
+                }
+            }
+        })
+        .await;
+        let client = builder(POLLING).connect(server.url()).await.unwrap();
+        assert_eq!(client.sid(), sid);
+        assert_eq!(client.sid().to_string(), sid);
+        assert_eq!(client.sid().to_sid(), None, "not one of our sids");
+        let mut events = client.events();
+        loop {
+            match tokio::time::timeout(END_WITHIN, events.recv())
+                .await
+                .unwrap()
+            {
+                Some(ClientEvent::Message(d)) => break assert_eq!(d, Data::from("hello")),
+                Some(ClientEvent::Connect) => {}
+                other => panic!("{sid}: {other:?}"),
+            }
+        }
+        client.send("x").unwrap();
+        client.flush().await;
+        // Past a heartbeat: pings on the same sid kept it alive.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(client.is_connected(), "{sid}");
+        client.disconnect().await;
+        let sent_back = sent_back.lock().unwrap().clone();
+        assert!(sent_back.len() >= 3, "{sid}: {sent_back:?}");
+        assert!(
+            sent_back.iter().all(|s| s.as_deref() == Some(sid)),
+            "{sid}: {sent_back:?}"
+        );
+    }
+}
+
 /// Pings `2` over the WebSocket every 300 ms.
 async fn ws_pinger(mut s: tokio::net::tcp::OwnedWriteHalf, w: Arc<AtomicU64>) {
     while write_half(&mut s, &w, &frame(true, TEXT, b"2")).await {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_util::*;
-use engineio::client::{blocking, ClientError, ClientEvent};
+use engineio::client::{blocking, ClientError, ClientEvent, ClientSid};
 use engineio::proto::{DisconnectReason, TransportKind};
 use engineio::server::{Reject, Server, Sid};
 use serde_json::json;
@@ -18,16 +18,16 @@ struct Own {
 }
 
 impl Own {
-    fn reason_for(&self, sid: &str) -> Option<DisconnectReason> {
+    fn reason_for(&self, sid: &ClientSid) -> Option<DisconnectReason> {
         self.ends
             .lock()
             .unwrap()
             .iter()
-            .find(|(s, _)| s.as_str() == sid)
+            .find(|(s, _)| s == sid)
             .map(|(_, r)| *r)
     }
 
-    async fn wait_reason(&self, sid: &str) -> DisconnectReason {
+    async fn wait_reason(&self, sid: &ClientSid) -> DisconnectReason {
         let start = Instant::now();
         loop {
             if let Some(r) = self.reason_for(sid) {
@@ -123,7 +123,7 @@ async fn rejection_and_order_across_the_upgrade() {
     let url = format!("{}/?reject=1", own.url);
     for (mode, transports) in MODES {
         match builder(transports).connect(&url).await {
-            Err(ClientError::ConnectionRefused { status, body }) => {
+            Err(ClientError::HandshakeRejected { status, body }) => {
                 assert_eq!(status, 401, "{mode}");
                 if transports[0] == TransportKind::Polling {
                     assert_eq!(body, Some(json!({"message": "rejected", "code": 42})));
@@ -232,4 +232,195 @@ async fn flush_returns_once_queued_messages_reached_the_server() {
     tokio::time::timeout(Duration::from_secs(1), client.flush())
         .await
         .expect("flush on a closed client hangs");
+}
+
+/// What the cookie test's middleware saw of one request with a sid.
+#[derive(Debug, Clone)]
+struct SeenRequest {
+    websocket: bool,
+    cookie: String,
+}
+
+/// Cookies set on the polling handshake, as a sticky load balancer sets
+/// them, reach every later request of the session, the WebSocket upgrade
+/// included, as their attributes say: `Max-Age=05` is five seconds (alive),
+/// a `Path` elsewhere keeps its cookie away, `Max-Age=0` deletes. A
+/// `Cookie` header of the user's goes along, first.
+#[tokio::test]
+async fn handshake_cookies_reach_later_requests_and_the_upgrade() {
+    use axum::extract::Request;
+    use axum::middleware::Next;
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::HeaderValue;
+
+    let eio = Server::new();
+    let echo = eio.clone();
+    eio.on_message(move |sid, data| {
+        let _ = echo.send(sid, data);
+    });
+    let seen = Arc::new(Mutex::new(Vec::<SeenRequest>::new()));
+    let log = seen.clone();
+    let cookies = move |req: Request, next: Next| {
+        let log = log.clone();
+        async move {
+            let query = req.uri().query().unwrap_or_default().to_owned();
+            let handshake = !query.contains("sid=");
+            if !handshake {
+                log.lock().unwrap().push(SeenRequest {
+                    websocket: query.contains("transport=websocket"),
+                    cookie: req
+                        .headers()
+                        .get(COOKIE)
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default(),
+                });
+            }
+            let mut resp = next.run(req).await;
+            if handshake {
+                for c in [
+                    "lb=node1; Max-Age=05",
+                    "scoped=1; Path=/engine.io/",
+                    "elsewhere=1; Path=/other/",
+                    "expired=1; Max-Age=0",
+                ] {
+                    resp.headers_mut()
+                        .append(SET_COOKIE, HeaderValue::from_static(c));
+                }
+            }
+            resp
+        }
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "home" }))
+        .layer(eio.layer())
+        .layer(axum::middleware::from_fn(cookies));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = builder(&[TransportKind::Polling, TransportKind::WebSocket])
+        .header("Cookie", "user=1")
+        .connect(&url)
+        .await
+        .unwrap();
+    let mut events = client.events();
+    client.send("before").unwrap();
+    assert_eq!(next_message(&mut events).await, text("before"));
+    let start = Instant::now();
+    while client.transport() != TransportKind::WebSocket {
+        assert!(start.elapsed() < Duration::from_secs(10), "no upgrade");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    client.send("after").unwrap();
+    assert_eq!(next_message(&mut events).await, text("after"));
+    client.disconnect().await;
+
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|r| r.websocket),
+        "no upgrade request: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|r| !r.websocket),
+        "no polling request: {seen:?}"
+    );
+    for r in &seen {
+        let mut names: Vec<&str> = r
+            .cookie
+            .split("; ")
+            .map(|c| c.split_once('=').map_or(c, |(n, _)| n))
+            .collect();
+        assert_eq!(names.first(), Some(&"user"), "{r:?}");
+        names.sort_unstable();
+        assert_eq!(names, ["lb", "scoped", "user"], "{r:?}");
+    }
+}
+
+/// Ctrl-C (`handle_sigint`, the default) in a process with a connected
+/// client: the client disconnects gracefully (the server gets `close`),
+/// then the process ends killed by SIGINT, as it would without the handler;
+/// with no client connected, it ends by SIGINT at once. The library never
+/// calls `exit`. The clients run in child processes: this test binary
+/// again, running only [`sigint_child`].
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_disconnects_then_ends_the_process_by_sigint() {
+    use std::io::BufRead as _;
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let own = own_server().await;
+    for mode in ["connected", "idle"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "sigint_child", "--nocapture", "--test-threads=1"])
+            .env("EIO_SIGINT_CHILD_URL", &own.url)
+            .env("EIO_SIGINT_CHILD_MODE", mode)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read every line (a closed pipe would fail the child's prints),
+        // passing on the one that says it is ready.
+        let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                // libtest may have written `test sigint_child ... ` first.
+                if let Some((_, sid)) = line.split_once("sigint-child ready ") {
+                    let _ = ready_tx.send(sid.to_owned());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let sid =
+            tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(20)))
+                .await
+                .unwrap()
+                .unwrap_or_else(|_| panic!("{mode}: the child is not ready"));
+        let kill = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", child.id())])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let start = Instant::now();
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        let lines = reader.join().unwrap();
+        assert_eq!(status.signal(), Some(2), "{mode}: {status:?}, {lines:?}");
+        assert!(start.elapsed() < Duration::from_secs(5), "{mode}");
+        assert!(
+            !lines.iter().any(|l| l.contains("still alive")),
+            "{mode}: {lines:?}"
+        );
+        assert_eq!(
+            own.wait_reason(&ClientSid::from(sid)).await,
+            DisconnectReason::ClientDisconnect,
+            "{mode}: the server got the close packet"
+        );
+    }
+}
+
+/// The child process of [`ctrl_c_disconnects_then_ends_the_process_by_sigint`];
+/// does nothing unless that test started it.
+#[test]
+fn sigint_child() {
+    let (Ok(url), Ok(mode)) = (
+        std::env::var("EIO_SIGINT_CHILD_URL"),
+        std::env::var("EIO_SIGINT_CHILD_MODE"),
+    ) else {
+        return;
+    };
+    // `handle_sigint` is on by default.
+    let client = blocking::Client::builder().connect(&url).unwrap();
+    if mode == "idle" {
+        // Registered no more: Ctrl-C finds no client.
+        client.disconnect();
+    }
+    println!("sigint-child ready {}", client.sid());
+    println!("sigint-child wait returned: {}", client.wait());
+    std::thread::sleep(Duration::from_secs(10));
+    println!("sigint-child still alive");
 }

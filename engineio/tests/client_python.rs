@@ -46,14 +46,14 @@ async fn a_rejecting_connect_handler_gives_401_with_its_json() {
     let server = common::python_server(json!({}));
     let url = format!("{}/?reject=1", server.base_url());
     match builder(&[TransportKind::Polling]).connect(&url).await {
-        Err(ClientError::ConnectionRefused { status, body }) => {
+        Err(ClientError::HandshakeRejected { status, body }) => {
             assert_eq!(status, 401);
             assert_eq!(body, Some(json!({"message": "rejected", "code": 42})));
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
     match builder(&[TransportKind::WebSocket]).connect(&url).await {
-        Err(ClientError::ConnectionRefused { status, .. }) => {
+        Err(ClientError::HandshakeRejected { status, .. }) => {
             assert!(status.is_client_error(), "{status}");
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -62,7 +62,7 @@ async fn a_rejecting_connect_handler_gives_401_with_its_json() {
         .handle_sigint(false)
         .connect(&url)
     {
-        Err(ClientError::ConnectionRefused { status, body }) => {
+        Err(ClientError::HandshakeRejected { status, body }) => {
             assert_eq!(status, 401);
             assert_eq!(body, Some(json!({"message": "rejected", "code": 42})));
         }
@@ -100,7 +100,7 @@ async fn sessions_outlive_three_ping_intervals() {
         let url = url.clone();
         tokio::spawn(async move {
             let client = builder(transports).connect(&url).await.unwrap();
-            assert_eq!(client.handshake().ping_interval, 1000);
+            assert_eq!(client.handshake().ping_interval(), Duration::from_secs(1));
             let mut events = client.events();
             tokio::time::sleep(Duration::from_millis(3300)).await;
             assert!(client.is_connected(), "{mode}");

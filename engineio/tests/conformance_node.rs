@@ -12,11 +12,17 @@ use conformance::ServerOptions;
 
 /// Starts the Node echo server configured as `opts` says.
 fn node(opts: ServerOptions) -> (common::Peer, String) {
-    let peer = common::node_server(serde_json::json!({
+    let mut config = serde_json::json!({
         "pingInterval": opts.ping_interval_ms,
         "pingTimeout": opts.ping_timeout_ms,
         "maxHttpBufferSize": opts.max_http_buffer_size,
-    }));
+        "maxBufferedChunks": opts.max_buffered_chunks,
+        "httpRequestBodyTimeout": opts.body_timeout_ms,
+    });
+    if opts.cors_any {
+        config["cors"] = serde_json::json!({"origin": "*"});
+    }
+    let peer = common::node_server(config);
     let base = peer.base_url();
     (peer, base)
 }

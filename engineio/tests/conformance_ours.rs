@@ -39,10 +39,16 @@ async fn start(opts: ServerOptions) -> (Guard, String) {
 }
 
 async fn start_on_this_runtime(opts: ServerOptions) -> String {
-    let server = Server::builder()
+    let mut builder = Server::builder()
         .ping_interval(Duration::from_millis(opts.ping_interval_ms))
         .ping_timeout(Duration::from_millis(opts.ping_timeout_ms))
         .max_http_buffer_size(opts.max_http_buffer_size as usize)
+        .max_buffered_chunks(opts.max_buffered_chunks as usize)
+        .http_request_timeout(Duration::from_millis(opts.body_timeout_ms));
+    if opts.cors_any {
+        builder = builder.cors_allowed_origins("*");
+    }
+    let server = builder
         .allow_request(|req| match req.uri.query() {
             Some(q) if q.split('&').any(|p| p == "deny") => Err("Forbidden".to_owned()),
             _ => Ok(()),

@@ -116,6 +116,50 @@ async fn connect_request_carries_query_headers_cookies_and_real_remote_addr() {
     assert_eq!(header, "yes");
 }
 
+/// The `Cookie` header is split as browsers and python's `SimpleCookie`
+/// read it: trimmed, one pair of quotes dropped, broken pairs skipped, and
+/// every `Cookie` header counted.
+/// Every cookie the connect handler saw, and `cookie("d")`.
+type SeenCookies = (Vec<(String, String)>, Option<String>);
+
+#[tokio::test]
+async fn connect_request_cookies_are_split_like_a_cookie_header() {
+    let eio = Server::new();
+    let seen: Arc<Mutex<Option<SeenCookies>>> = Arc::default();
+    let s = seen.clone();
+    eio.on_connect(move |_, req| {
+        let all = req.cookies().map(|(k, v)| (k.to_owned(), v.to_owned()));
+        *s.lock().unwrap() = Some((all.collect(), req.cookie("d").map(str::to_owned)));
+        Ok(())
+    });
+    let base = start(&eio).await;
+    let resp = http()
+        .get(url(&base, "EIO=4&transport=polling"))
+        .header(
+            "cookie",
+            r#"a=1; b="quoted" ;c = spaced ; noeq; =anon;; d=x=y; e="""#,
+        )
+        .header("cookie", "f=%41")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (all, d) = seen.lock().unwrap().take().expect("connect ran");
+    let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("a", "1"),
+            ("b", "quoted"),
+            ("c", "spaced"),
+            ("d", "x=y"),
+            ("e", ""),
+            ("f", "%41")
+        ]
+    );
+    assert_eq!(d.as_deref(), Some("x=y"));
+}
+
 #[derive(Clone, Default, Debug, PartialEq)]
 struct User {
     name: String,

@@ -32,7 +32,7 @@ async fn echo_server() -> (
 
 #[tokio::test]
 async fn polling_post_at_the_limit_passes_and_one_more_byte_is_413() {
-    let (_eio, base, _d) = echo_server().await;
+    let (_eio, base, mut d) = echo_server().await;
     let resp = get(&base, "EIO=4&transport=polling").await;
     assert_eq!(open_json(&resp.body)["maxPayload"], LIMIT);
     let sid = open_json(&resp.body)["sid"].as_str().unwrap().to_owned();
@@ -46,10 +46,11 @@ async fn polling_post_at_the_limit_passes_and_one_more_byte_is_413() {
     let resp = post(&base, &sid_query(&sid), over).await;
     assert_eq!((resp.status, resp.body.as_str()), (413, ""));
 
-    // The session survives a 413, as in the reference server.
+    // A 413 ends the session, as in engine.io 6.6.13.
+    let reason = tokio::time::timeout(WAIT, d.recv()).await.unwrap().unwrap();
+    assert_eq!(reason, DisconnectReason::TransportError);
     let resp = post(&base, &sid_query(&sid), "4still").await;
-    assert_eq!(resp.status, 200);
-    assert_eq!(get(&base, &sid_query(&sid)).await.body, "4still");
+    assert_eq!(resp.status, 400);
 }
 
 /// A chunked POST announces no length: the limit applies while streaming.

@@ -186,7 +186,7 @@ async fn numbered_messages_both_ways_across_an_upgrade() {
         .connect(&base)
         .await
         .unwrap();
-    let sid: Sid = client.sid().parse().unwrap();
+    let sid: Sid = client.sid().to_sid().unwrap();
     let collector = {
         let client = client.clone();
         tokio::spawn(async move { collect_until(&client, "send").await })
@@ -239,7 +239,7 @@ async fn everything_queued_before_a_server_disconnect_arrives_first() {
     let (eio, base, _inbox) = recording_server(Server::builder().max_http_buffer_size(4096)).await;
     for (mode, transports) in MODES {
         let client = builder(transports).connect(&base).await.unwrap();
-        let sid: Sid = client.sid().parse().unwrap();
+        let sid: Sid = client.sid().to_sid().unwrap();
         let mut events = client.events();
         if transports.len() == 2 {
             wait_for("the upgrade", || {
@@ -283,7 +283,7 @@ async fn concurrent_senders_on_several_threads_keep_each_threads_order() {
     let (eio, base, inbox) = recording_server(Server::builder()).await;
     for (mode, transports) in MODES {
         let client = builder(transports).connect(&base).await.unwrap();
-        let sid: Sid = client.sid().parse().unwrap();
+        let sid: Sid = client.sid().to_sid().unwrap();
         let collector = {
             let client = client.clone();
             tokio::spawn(async move { collect(&client, THREADS * PER).await })

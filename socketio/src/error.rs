@@ -26,8 +26,11 @@ use crate::Value;
 #[non_exhaustive]
 pub enum Error {
     /// The Engine.IO connection could not be made (python:
-    /// `ConnectionError`): nothing listens there, the server refused the
-    /// handshake, TLS failed…
+    /// `ConnectionError`): nothing listens there
+    /// ([`is_connect`](engineio::ClientError::is_connect)), the server
+    /// rejected the handshake with an HTTP error
+    /// ([`HandshakeRejected`](engineio::ClientError::HandshakeRejected),
+    /// with its status and body), TLS failed…
     #[error("cannot connect: {0}")]
     Engine(#[source] engineio::ClientError),
     /// The server refused a namespace with a CONNECT_ERROR (python:

@@ -159,7 +159,7 @@ async fn namespaces_auth_sids_and_every_transport() {
                 .await
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_eq!(client.namespaces().len(), 3, "{what}");
-            let engine_sid = client.engine().unwrap().sid().to_owned();
+            let engine_sid = client.engine().unwrap().sid().to_string();
             let mut sids = Vec::new();
             for ns in ["/", "/admin", "/dyn-a"] {
                 let sid = client

@@ -44,7 +44,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::error::{BoxError, ClientError, Result};
 use super::handlers::ConnectOutcome;
 use super::{ClientEvent, ClientOptions, WeakClient};
-use crate::proto::{Data, DisconnectReason, OpenData, TransportKind};
+use crate::proto::{ClientSid, Data, DisconnectReason, OpenData, TransportKind};
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -545,8 +545,9 @@ impl Client {
         ClientBuilder::new().connect(url)
     }
 
-    /// The session id the server assigned.
-    pub fn sid(&self) -> &str {
+    /// The session id the server assigned, as it sent it (see
+    /// [`ClientSid`]).
+    pub fn sid(&self) -> &ClientSid {
         self.inner.client.sid()
     }
 

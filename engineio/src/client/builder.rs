@@ -9,16 +9,21 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::budget::Budget;
-use super::driver::{Driver, DriverParts};
+use super::driver::{Command, Driver, DriverParts};
 use super::error::{body_json, ClientError, Result};
 use super::handlers::{ConnectOutcome, Handlers, Hub, Runner};
 use super::options::{ClientOptions, HttpClient};
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
-use super::{Client, Inner, Shared};
+use super::{sigint, wait_set, Client, Inner, Shared, State};
 use crate::proto::{
     payload, ClientConfig, ClientSession, Data, DisconnectReason, Packet, TransportKind,
 };
+
+/// How much longer than `request_timeout` (the bound on delivering
+/// `close`) Ctrl-C waits for a client's disconnect: the disconnect
+/// handler's time.
+const SIGINT_HANDLER_GRACE: Duration = Duration::from_secs(1);
 
 /// Options and event handlers for a connection; [`connect`](Self::connect)
 /// opens it.
@@ -309,7 +314,7 @@ impl ClientBuilder {
     /// # Errors
     /// [`ClientError::InvalidUrl`], [`InvalidTransports`](ClientError::InvalidTransports),
     /// [`InvalidHeader`](ClientError::InvalidHeader) before any request;
-    /// [`ConnectionRefused`](ClientError::ConnectionRefused) when the server
+    /// [`HandshakeRejected`](ClientError::HandshakeRejected) when the server
     /// answers the handshake with an error status;
     /// [`Http`](ClientError::Http), [`WebSocket`](ClientError::WebSocket),
     /// [`Timeout`](ClientError::Timeout), [`TooLarge`](ClientError::TooLarge)
@@ -335,13 +340,13 @@ impl ClientBuilder {
         config.upgrade = first == TransportKind::Polling
             && options.transports.contains(&TransportKind::WebSocket);
         config.upgrade_timeout = options.upgrade_timeout;
-        let mut req = Requests::new(url.as_ref(), &options)?;
-        let (session, ws) = handshake(&mut req, first, config).await?;
-        let open = session
-            .open_data()
-            .cloned()
-            .ok_or_else(|| ClientError::Protocol("no handshake data".into()))?;
-        tracing::debug!(sid = %open.sid, transport = %first, "engine.io client connected");
+        let req = Requests::new(url.as_ref(), &options)?;
+        let (session, ws) = handshake(&req, first, config).await?;
+        let (open, sid) = match (session.open_data(), session.sid()) {
+            (Some(open), Some(sid)) => (open.clone(), sid.clone()),
+            _ => return Err(ClientError::Protocol("no handshake data".into())),
+        };
+        tracing::debug!(%sid, transport = %first, "engine.io client connected");
 
         let hub = Arc::new(Mutex::new(Hub::new(Runner::keeps_backlog(&handlers))));
         let shared = Arc::new(Shared::new(first));
@@ -354,14 +359,27 @@ impl ClientBuilder {
         let (handlers_done_tx, handlers_done) = watch::channel(None);
         let (start_tx, start_rx) = oneshot::channel();
         let (connected_tx, connected_rx) = oneshot::channel();
+        let sigint = options.handle_sigint.then(|| {
+            // What `Client::disconnect` does, for the Ctrl-C watcher.
+            let (commands, shared) = (cmd_tx.clone(), shared.clone());
+            let (driver_done, handlers_done) = (driver_done.clone(), handlers_done.clone());
+            let target: sigint::Target = Box::new(move || {
+                shared.set_state(State::Disconnecting);
+                let _ = commands.send(Command::Disconnect);
+                Box::pin(async move {
+                    wait_set(driver_done).await;
+                    wait_set(handlers_done).await;
+                })
+            });
+            sigint::register(options.request_timeout + SIGINT_HANDLER_GRACE, target)
+        });
 
         let driver = Driver::new(DriverParts {
             session,
             ws,
             req,
             commands: cmd_rx,
-            self_commands: cmd_tx.clone(),
-            handle_sigint: options.handle_sigint,
+            sigint,
             events: ev_tx,
             budget,
             shared: shared.clone(),
@@ -379,7 +397,7 @@ impl ClientBuilder {
         let runner_task = tokio::spawn(runner.run());
         let client = Client {
             inner: Arc::new(Inner {
-                sid: open.sid.clone(),
+                sid,
                 open,
                 shared,
                 commands: cmd_tx,
@@ -406,17 +424,17 @@ impl ClientBuilder {
 /// Opens the connection on `first` and feeds the server's first packets to a
 /// new session.
 async fn handshake(
-    req: &mut Requests,
+    req: &Requests,
     first: TransportKind,
     config: ClientConfig,
 ) -> Result<(ClientSession, Option<WsSocket>)> {
     let mut session = ClientSession::new(first, config);
     let ws = match first {
         TransportKind::Polling => {
+            // Cookies it sets are in the jar already, whatever the status.
             let answer = req.get(None, req.request_timeout).await?;
-            req.remember_cookies(&answer.headers);
             if answer.status != reqwest::StatusCode::OK {
-                return Err(ClientError::ConnectionRefused {
+                return Err(ClientError::HandshakeRejected {
                     status: answer.status,
                     body: body_json(&answer.body),
                 });
@@ -434,11 +452,11 @@ async fn handshake(
             None
         }
         TransportKind::WebSocket => {
-            let mut headers = req.headers();
-            headers.extend(req.ws_headers.clone());
+            let url = req.websocket_url(None);
+            let headers = req.websocket_headers(&url);
             let mut ws = websocket::open(
                 req.http.clone(),
-                req.websocket_url(None),
+                url,
                 headers,
                 req.ws_max_message_size,
                 req.request_timeout,

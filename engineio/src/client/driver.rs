@@ -22,7 +22,7 @@
 //! fault is a slow application.
 //!
 //! The driver decides nothing about the protocol: when the session is over
-//! (it says so with [`ClientEvent::Closed`](engineio_proto::ClientEvent)),
+//! (it says so with [`ClientSessionEvent::Closed`]),
 //! the driver waits — for a graceful disconnect only, and at most
 //! `request_timeout` — for the `close` packet to leave, then stops.
 
@@ -38,10 +38,10 @@ use super::budget::{Budget, Charge};
 use super::handlers::{BoxFuture, Charged};
 use super::request::{HttpAnswer, RequestError, Requests};
 use super::websocket::{self, OpenError, WsConn, WsEvent, WsIo, WsSocket};
-use super::{sigint, ClientEvent, Shared, State};
+use super::{sigint, ClientEvent, ClientSid, Shared, State};
 use crate::proto::{
-    payload, ClientEvent as SessionEvent, ClientSession, Data, DecodeError, DisconnectReason,
-    Packet, TransportKind,
+    payload, ClientSession, ClientSessionEvent, Data, DecodeError, DisconnectReason, Packet,
+    TransportKind,
 };
 
 /// What a [`Client`](super::Client) handle asks of its driver.
@@ -104,12 +104,11 @@ enum Probe {
 
 pub(crate) struct Driver {
     session: ClientSession,
-    sid: String,
+    sid: ClientSid,
     req: Requests,
     commands: mpsc::UnboundedReceiver<Command>,
-    /// A sender to our own command channel, for the Ctrl-C registry.
-    self_commands: mpsc::UnboundedSender<Command>,
-    handle_sigint: bool,
+    /// The Ctrl-C registration (`handle_sigint`), dropped with the driver.
+    _sigint: Option<sigint::Registration>,
     events: mpsc::UnboundedSender<Charged>,
     budget: Arc<Budget>,
     /// The last long poll's body, while packets of it are left.
@@ -141,8 +140,7 @@ pub(crate) struct DriverParts {
     pub(crate) ws: Option<WsSocket>,
     pub(crate) req: Requests,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) self_commands: mpsc::UnboundedSender<Command>,
-    pub(crate) handle_sigint: bool,
+    pub(crate) sigint: Option<sigint::Registration>,
     pub(crate) events: mpsc::UnboundedSender<Charged>,
     pub(crate) budget: Arc<Budget>,
     pub(crate) shared: Arc<Shared>,
@@ -156,22 +154,23 @@ impl Driver {
             ws,
             req,
             commands,
-            self_commands,
-            handle_sigint,
+            sigint,
             events,
             budget,
             shared,
             done,
         } = parts;
         let (ws_io_tx, ws_io) = mpsc::unbounded_channel();
-        let sid = session.sid().unwrap_or_default().to_owned();
+        let sid = session
+            .sid()
+            .cloned()
+            .unwrap_or_else(|| ClientSid::from(""));
         let mut d = Driver {
             session,
             sid,
             req,
             commands,
-            self_commands,
-            handle_sigint,
+            _sigint: sigint,
             events,
             budget,
             body: None,
@@ -205,9 +204,6 @@ impl Driver {
     }
 
     pub(crate) async fn run(mut self) {
-        let _sigint = self
-            .handle_sigint
-            .then(|| sigint::register(self.self_commands.clone()));
         loop {
             self.feed_body();
             self.pump();
@@ -285,7 +281,7 @@ impl Driver {
                 if self.post.is_none() {
                     if let Some(packets) = self.session.poll_payload() {
                         let body = payload::encode(&packets);
-                        self.post = Some(Box::pin(self.req.post(&self.sid, body)));
+                        self.post = Some(Box::pin(self.req.post(self.sid.as_str(), body)));
                     }
                 }
                 if self.get.is_none()
@@ -299,17 +295,17 @@ impl Driver {
                     // timeout (which covers the whole body too) does.
                     let timeout = self.session.heartbeat_timeout().unwrap_or_default()
                         + self.req.request_timeout;
-                    self.get = Some(Box::pin(self.req.get(Some(&self.sid), timeout)));
+                    self.get = Some(Box::pin(self.req.get(Some(self.sid.as_str()), timeout)));
                 }
             }
         }
         if self.session.wants_upgrade() && self.probe.is_none() {
             let packet = self.session.begin_upgrade(now);
-            let mut headers = self.req.headers();
-            headers.extend(self.req.ws_headers.clone());
+            let url = self.req.websocket_url(Some(self.sid.as_str()));
+            let headers = self.req.websocket_headers(&url);
             let fut = websocket::open(
                 self.req.http.clone(),
-                self.req.websocket_url(Some(&self.sid)),
+                url,
                 headers,
                 self.req.ws_max_message_size,
                 self.req.request_timeout,
@@ -383,16 +379,16 @@ impl Driver {
                 && (self.session.transport() == TransportKind::WebSocket || self.post.is_none()))
     }
 
-    fn on_session_event(&mut self, ev: SessionEvent, now: Instant) {
+    fn on_session_event(&mut self, ev: ClientSessionEvent, now: Instant) {
         match ev {
-            SessionEvent::Connected(_) => self.emit(ClientEvent::Connect),
-            SessionEvent::Message(data) => self.emit(ClientEvent::Message(data)),
-            SessionEvent::Upgraded => {
+            ClientSessionEvent::Connected(_) => self.emit(ClientEvent::Connect),
+            ClientSessionEvent::Message(data) => self.emit(ClientEvent::Message(data)),
+            ClientSessionEvent::Upgraded => {
                 tracing::debug!(sid = %self.sid, "engine.io client upgraded to websocket");
                 self.shared.set_transport(TransportKind::WebSocket);
                 self.emit(ClientEvent::Upgrade);
             }
-            SessionEvent::UpgradeFailed => {
+            ClientSessionEvent::UpgradeFailed => {
                 // A disconnect during the upgrade abandons it too: no news.
                 if self.shared.state() == State::Connected {
                     tracing::warn!(sid = %self.sid, "engine.io client upgrade failed; staying on polling");
@@ -401,7 +397,7 @@ impl Driver {
                 }
                 self.probe = None;
             }
-            SessionEvent::Closed(reason) => {
+            ClientSessionEvent::Closed(reason) => {
                 tracing::debug!(sid = %self.sid, %reason, "engine.io client disconnected");
                 self.closed = Some(reason);
                 self.shared.set_state(State::Disconnected);
@@ -469,10 +465,8 @@ impl Driver {
         what: &str,
     ) -> Option<bytes::Bytes> {
         match r {
-            Ok(a) if a.status == reqwest::StatusCode::OK => {
-                self.req.remember_cookies(&a.headers);
-                Some(a.body)
-            }
+            // Cookies the answer set are in the jar already (reqwest).
+            Ok(a) if a.status == reqwest::StatusCode::OK => Some(a.body),
             Ok(a) => {
                 self.transport_error(format_args!(
                     "polling {what} answered HTTP {}: {}",

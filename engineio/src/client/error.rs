@@ -12,14 +12,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// python-engineio raises `ConnectionError`, `SocketIsClosedError`,
 /// `ValueError` and `TimeoutError`; here each cause has its own variant.
 ///
+/// A server that answers but says no (HTTP 401, 403, …) is
+/// [`HandshakeRejected`](ClientError::HandshakeRejected); an address where
+/// nothing answers at all (`ECONNREFUSED`, DNS, unreachable) is an
+/// [`Http`](ClientError::Http) error for which
+/// [`is_connect`](ClientError::is_connect) is true.
+///
 /// ```
 /// use engineio::client::ClientError;
 /// # fn check(err: ClientError) {
 /// match err {
-///     ClientError::ConnectionRefused { status, body } => {
+///     ClientError::HandshakeRejected { status, body } => {
 ///         eprintln!("server said {status}: {body:?}");
 ///     }
-///     ClientError::Http(e) if e.is_connect() => eprintln!("nothing listens there"),
+///     e if e.is_connect() => eprintln!("nothing listens there: {e}"),
 ///     other => eprintln!("{other}"),
 /// }
 /// # }
@@ -37,12 +43,14 @@ pub enum ClientError {
     /// A header name or value given to the builder is not valid HTTP.
     #[error("invalid header: {0}")]
     InvalidHeader(String),
-    /// The server answered the handshake with a status other than `200`
+    /// The server answered the handshake, with a status other than `200`
     /// (polling) or `101` (WebSocket): a rejecting connect handler
     /// (python-engineio: `401`), `allowRequest` (engine.io: `403`), an
-    /// unknown path (`404`)…
-    #[error("connection refused by the server: HTTP {status}")]
-    ConnectionRefused {
+    /// unknown path (`404`)… (python-engineio raises `ConnectionError` with
+    /// the body). Not the TCP connection being refused: that is
+    /// [`Http`](Self::Http), see [`is_connect`](Self::is_connect).
+    #[error("the server rejected the handshake: HTTP {status}")]
+    HandshakeRejected {
         /// The HTTP status of the answer.
         status: reqwest::StatusCode,
         /// The answer's body: its JSON if it parses (e.g.
@@ -51,9 +59,10 @@ pub enum ClientError {
         body: Option<serde_json::Value>,
     },
     /// An HTTP request could not be made or completed: nothing listens at the
-    /// address, DNS or TLS failed (e.g. an untrusted certificate), the
-    /// connection broke. [`reqwest::Error::is_connect`] tells a refused TCP
-    /// connection apart.
+    /// address (`ECONNREFUSED`), DNS or TLS failed (e.g. an untrusted
+    /// certificate), the connection broke. [`ClientError::is_connect`] (or
+    /// [`reqwest::Error::is_connect`]) tells a connection that could not be
+    /// made apart.
     #[error("HTTP request failed: {0}")]
     Http(#[source] reqwest::Error),
     /// The WebSocket handshake or connection failed after the HTTP exchange
@@ -101,7 +110,9 @@ pub enum ClientError {
 
 impl ClientError {
     /// Whether the error means the server could not be reached at all
-    /// (connection refused, DNS failure, unreachable host).
+    /// (TCP connection refused, DNS failure, unreachable host), as opposed
+    /// to a server that answered and rejected the handshake
+    /// ([`HandshakeRejected`](Self::HandshakeRejected)).
     pub fn is_connect(&self) -> bool {
         matches!(self, ClientError::Http(e) if e.is_connect())
     }
@@ -119,7 +130,7 @@ impl ClientError {
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// Turns an HTTP error body into the JSON carried by
-/// [`ClientError::ConnectionRefused`].
+/// [`ClientError::HandshakeRejected`].
 pub(crate) fn body_json(body: &[u8]) -> Option<serde_json::Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return None;

@@ -2,7 +2,9 @@
 //! ([`blocking::Client`], feature `blocking`).
 //!
 //! Both drive the sans-IO [`ClientSession`](crate::proto::ClientSession); this
-//! module only moves bytes and time.
+//! module only moves bytes and time. What a connection does reaches you as
+//! [`ClientEvent`]s (the core's own [`ClientSessionEvent`](crate::proto::ClientSessionEvent)s
+//! are the driver's business and never surface here).
 //!
 //! ```text
 //!  your code                     driver task (one per connection)              server
@@ -55,13 +57,14 @@
 //! | `Client(json=ujson)` | [`Client::send_json`] with any `serde::Serialize` |
 //! | `@eio.on('connect')`, `on('message')`, `on('disconnect')` | [`on_connect`](ClientBuilder::on_connect), [`on_message`](ClientBuilder::on_message), [`on_disconnect`](ClientBuilder::on_disconnect) (and `_async` forms); or the [`Events`] stream |
 //! | `connect(url, headers=, transports=, engineio_path=)` | [`header`](ClientBuilder::header), [`transports`](ClientBuilder::transports), [`engineio_path`](ClientBuilder::engineio_path), then [`connect(url)`](ClientBuilder::connect) |
-//! | `eio.sid`, `eio.transport()`, `eio.state` | [`Client::sid`], [`Client::transport`], [`Client::is_connected`] |
-//! | `eio.upgrades`, `ping_interval`, `ping_timeout` | [`Client::handshake`] |
+//! | `eio.sid`, `eio.transport()`, `eio.state` | [`Client::sid`] (a [`ClientSid`]), [`Client::transport`], [`Client::is_connected`] |
+//! | `eio.upgrades`, `ping_interval`, `ping_timeout` | [`Client::handshake`] ([`OpenData::upgrades`], [`OpenData::ping_interval`], [`OpenData::ping_timeout`]) |
 //! | `send(data)` | [`Client::send`] (text or bytes), [`Client::send_json`] |
 //! | `disconnect()` / `disconnect(abort=True)` | [`Client::disconnect`] / [`Client::abort`] |
 //! | `wait()` | [`Client::wait`] (returns the reason) |
 //! | `Client.reason.*` | [`DisconnectReason`] |
-//! | `ConnectionError` / `SocketIsClosedError` / `ValueError` / `TimeoutError` | [`ClientError`] variants |
+//! | `SIGINT` handler (`handle_sigint=True`): disconnect, then the previous handler | the same, then SIGINT's default action (see [Ctrl-C](#ctrl-c)) |
+//! | `ConnectionError` (a rejected handshake, with its body) / `SocketIsClosedError` / `ValueError` / `TimeoutError` | [`ClientError::HandshakeRejected`] and the other [`ClientError`] variants |
 //! | `start_background_task`, `sleep`, `create_queue`, `create_event` | `tokio::spawn`, `tokio::time::sleep`, `tokio::sync::mpsc`, `tokio::sync::Notify` (blocking: `std::thread`, `std::sync`) |
 //!
 //! Differences worth knowing: handlers see messages one at a time and in
@@ -73,9 +76,16 @@
 //! The WebSocket handshake is an HTTP/1.1 upgrade sent through the same
 //! [`reqwest::Client`] as the polling requests, so proxy, CA, client
 //! certificate and cookie settings apply to both transports (python's client
-//! translates its `http_session` settings for the same purpose). A client you
-//! supply must not negotiate HTTP/2 with a server you reach by WebSocket over
-//! TLS: build it with [`http1_only()`](reqwest::ClientBuilder::http1_only).
+//! translates its `http_session` settings for the same purpose). The default
+//! HTTP client keeps the cookies the server sets in a cookie store of the
+//! connection's own (reqwest's, which follows `Domain`, `Path`, `Expires`
+//! and `Max-Age`) and sends them with every later request of the
+//! connection, the WebSocket handshake included: a sticky-session cookie
+//! set on the polling handshake reaches the upgrade. A `Cookie` header you
+//! set with [`header`](ClientBuilder::header) is sent too, ahead of them.
+//! A client you supply keeps its own cookie settings, and must not
+//! negotiate HTTP/2 with a server you reach by WebSocket over TLS: build it
+//! with [`http1_only()`](reqwest::ClientBuilder::http1_only).
 //!
 //! # Limits and backpressure
 //! The client does not trust its server any more than the server trusts its
@@ -126,12 +136,21 @@
 //! [`flush`](Client::flush).
 //!
 //! # Ctrl-C
-//! With `handle_sigint` (the default), Ctrl-C disconnects every connected
-//! client gracefully, so `wait()` returns and a `connect … wait` program
-//! ends. Listening for Ctrl-C replaces the default action (terminate the
-//! process) for the rest of the process, so a Ctrl-C that finds no connected
-//! client terminates the process with status 130: a second Ctrl-C never
-//! hangs. Programs that handle Ctrl-C themselves should turn the option off.
+//! With [`handle_sigint`](ClientOptions::handle_sigint) (the default), as in
+//! python-engineio, Ctrl-C first disconnects every connected client
+//! gracefully — queued messages and `close` delivered, disconnect handlers
+//! run; their `wait()` returns — and then takes SIGINT's default action: the
+//! process ends, killed by SIGINT (a shell reports status 130), as it would
+//! have without the handler. The library never calls `exit`: a thread of its
+//! own restores SIGINT's default disposition and raises the signal again.
+//! The disconnects may take up to the longest `request_timeout` among the
+//! clients plus one second; a second Ctrl-C cuts that short. Code after
+//! `wait()` may or may not run before the process ends, so a program with
+//! work to do on Ctrl-C (or one that should survive it) turns the option off
+//! and handles Ctrl-C itself (e.g. `tokio::signal::ctrl_c`, then
+//! [`Client::disconnect`]). On platforms without Unix signals, the first
+//! Ctrl-C disconnects the clients and the handler stops listening, so the
+//! next Ctrl-C has the system's default effect.
 
 mod budget;
 mod builder;
@@ -158,12 +177,35 @@ pub use self::builder::ClientBuilder;
 pub use self::error::{BoxError, ClientError, Result};
 pub use self::handlers::ConnectOutcome;
 pub use self::options::{ClientOptions, HttpClient};
-pub use crate::proto::{Data, DisconnectReason, OpenData, TransportKind};
+pub use crate::proto::{ClientSid, Data, DisconnectReason, OpenData, TransportKind};
 
 use self::driver::Command;
 use self::handlers::Hub;
 
-/// What happens on a connection, as seen by [`Events`] streams.
+/// What happens on a connection, as seen by [`Events`] streams (and, one
+/// kind each, by the handlers of [`ClientBuilder`]).
+///
+/// This is the one event type of the Engine.IO client API. The sans-IO
+/// core's [`ClientSessionEvent`](crate::proto::ClientSessionEvent) is what
+/// the core tells this crate's driver; the driver turns it into these.
+///
+/// ```no_run
+/// use engineio::{Client, ClientEvent};
+///
+/// # async fn run() -> engineio::client::Result<()> {
+/// let client = Client::connect("http://localhost:5000").await?;
+/// let mut events = client.events();
+/// while let Some(event) = events.recv().await {
+///     match event {
+///         ClientEvent::Connect => println!("connected as {}", client.sid()),
+///         ClientEvent::Message(data) => println!("{data:?}"),
+///         ClientEvent::Upgrade => println!("now on {}", client.transport()),
+///         ClientEvent::Disconnect(reason) => println!("gone: {reason}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
@@ -236,7 +278,7 @@ impl Shared {
 }
 
 pub(crate) struct Inner {
-    sid: String,
+    sid: ClientSid,
     open: OpenData,
     shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
@@ -306,12 +348,24 @@ impl Client {
         ClientBuilder::new().connect(url).await
     }
 
-    /// The session id the server assigned.
-    pub fn sid(&self) -> &str {
+    /// The session id the server assigned, as it sent it (any server's form:
+    /// see [`ClientSid`]). Prints with `{}`, compares with a `&str` or a
+    /// server's [`Sid`](crate::proto::Sid).
+    ///
+    /// ```no_run
+    /// # async fn run() -> engineio::client::Result<()> {
+    /// let client = engineio::Client::connect("http://localhost:5000").await?;
+    /// println!("my sid is {}", client.sid());
+    /// let sid: &str = client.sid().as_str();
+    /// # let _ = sid;
+    /// # Ok(()) }
+    /// ```
+    pub fn sid(&self) -> &ClientSid {
         &self.inner.sid
     }
 
-    /// The handshake data: `upgrades`, `ping_interval`, `ping_timeout`,
+    /// The handshake data: `upgrades`, `ping_interval()`, `ping_timeout()`
+    /// (durations; `ping_interval_ms`, `ping_timeout_ms` as sent),
     /// `max_payload`.
     pub fn handshake(&self) -> &OpenData {
         &self.inner.open

@@ -94,9 +94,11 @@ pub struct ClientOptions {
     /// packet to be delivered. Default 5 s (python: `request_timeout`).
     pub request_timeout: Duration,
     /// The HTTP client (python: `http_session`). Default: a client built for
-    /// each connection with HTTP/1.1 only, `ssl_verify` applied, and the
-    /// cookies the server sets during the session replayed on later requests
-    /// (sticky load balancers).
+    /// each connection with HTTP/1.1 only, `ssl_verify` applied, and a
+    /// cookie store of its own (reqwest's `cookie::Jar`: `Domain`, `Path`,
+    /// `Expires`, `Max-Age` honoured) whose cookies go with every later
+    /// request of the connection, WebSocket handshake included (sticky load
+    /// balancers). A client you supply keeps its own cookie settings.
     pub http_client: Option<HttpClient>,
     /// Whether to verify TLS certificates; `false` accepts any certificate.
     /// Applies to the default HTTP client only: a client you supply keeps its

@@ -1,7 +1,16 @@
 //! Building the client's HTTP requests: Engine.IO URLs, headers, the `t`
-//! cache-buster, and the per-session cookie jar of the default HTTP client;
-//! reading their answers within a size limit and a deadline. Interpreting
-//! them is the driver's business.
+//! cache-buster, and the per-connection cookie jar of the default HTTP
+//! client; reading their answers within a size limit and a deadline.
+//! Interpreting them is the driver's business.
+//!
+//! Cookies: the default HTTP client gets a fresh [`Jar`] (reqwest's cookie
+//! store, which follows `Domain`, `Path`, `Secure`, `Expires` and `Max-Age`)
+//! for each connection. reqwest stores every `Set-Cookie` of every answer in
+//! it — the handshake, long polls, POSTs, redirects, the WebSocket `101` —
+//! and [`Requests::headers`] / [`Requests::websocket_headers`] read it back
+//! for each request's URL, so a sticky-session cookie set on the polling
+//! handshake also reaches the WebSocket upgrade. A user's own `Cookie` header
+//! comes first, the jar's cookies after it.
 //!
 //! Every request is bounded twice: its body by `max_payload_size` (refused
 //! from `Content-Length` before reading, or as soon as the streamed body
@@ -11,10 +20,12 @@
 //! server that trickles a body forever is cut off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE};
 use reqwest::{StatusCode, Url};
 
 use super::error::ClientError;
@@ -105,48 +116,6 @@ fn timestamp() -> String {
     format!("{ms}-{n}")
 }
 
-/// Cookies set by the server during one session, replayed on its later
-/// requests, WebSocket handshake included (sticky sessions behind a load
-/// balancer). Only used with the default HTTP client: a client you supply
-/// handles cookies itself (reqwest's `cookie_store`).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct CookieJar {
-    cookies: Vec<(String, String)>,
-}
-
-impl CookieJar {
-    pub(crate) fn update(&mut self, headers: &HeaderMap) {
-        for v in headers.get_all(SET_COOKIE) {
-            let Ok(v) = v.to_str() else { continue };
-            let mut parts = v.split(';');
-            let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-                continue;
-            };
-            let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
-            let expired = parts.any(|a| {
-                let a = a.trim();
-                a.len() >= 8
-                    && a[..8].eq_ignore_ascii_case("max-age=")
-                    && a[8..].trim().starts_with(['0', '-'])
-            });
-            self.cookies.retain(|(n, _)| *n != name);
-            if !expired {
-                self.cookies.push((name, value));
-            }
-        }
-    }
-
-    fn header(&self) -> Option<String> {
-        (!self.cookies.is_empty()).then(|| {
-            self.cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-}
-
 /// Everything needed to make the requests of one connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Requests {
@@ -158,8 +127,10 @@ pub(crate) struct Requests {
     pub(crate) timestamp: bool,
     pub(crate) ws_max_message_size: usize,
     pub(crate) max_payload_size: usize,
-    /// `Some` with the default HTTP client.
-    pub(crate) cookies: Option<CookieJar>,
+    /// The connection's cookies: `Some` with the default HTTP client, which
+    /// stores into it; a client the user supplies keeps its own cookie
+    /// settings.
+    pub(crate) cookies: Option<Arc<Jar>>,
 }
 
 /// Why a polling request failed.
@@ -196,11 +167,11 @@ impl std::fmt::Display for RequestError {
     }
 }
 
-/// The answer to a polling request, body read.
+/// The answer to a polling request, body read (its cookies went to the
+/// jar on the way).
 #[derive(Debug)]
 pub(crate) struct HttpAnswer {
     pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }
 
@@ -218,12 +189,14 @@ impl Requests {
                 (c.get(), None)
             }
             None => {
+                let jar = Arc::new(Jar::default());
                 let http = reqwest::Client::builder()
                     .http1_only()
                     .tls_danger_accept_invalid_certs(!options.ssl_verify)
+                    .cookie_provider(jar.clone())
                     .build()
                     .map_err(ClientError::Http)?;
-                (http, Some(CookieJar::default()))
+                (http, Some(jar))
             }
         };
         Ok(Requests {
@@ -239,25 +212,39 @@ impl Requests {
         })
     }
 
-    /// The headers of every request: the user's, plus the session cookies.
-    pub(crate) fn headers(&self) -> HeaderMap {
-        let mut h = self.headers.clone();
-        if let Some(c) = self.cookies.as_ref().and_then(CookieJar::header) {
-            let merged = match h.get(COOKIE).and_then(|v| v.to_str().ok()) {
-                Some(user) => format!("{user}; {c}"),
-                None => c,
-            };
-            if let Ok(v) = HeaderValue::from_str(&merged) {
-                h.insert(COOKIE, v);
-            }
-        }
-        h
+    /// The headers of a polling request to `url`: the user's, plus the
+    /// cookies the jar holds for `url`.
+    pub(crate) fn headers(&self, url: &Url) -> HeaderMap {
+        self.with_cookies(self.headers.clone(), url)
     }
 
-    pub(crate) fn remember_cookies(&mut self, headers: &HeaderMap) {
-        if let Some(jar) = &mut self.cookies {
-            jar.update(headers);
-        }
+    /// The headers of a WebSocket handshake to `url`: the user's, then the
+    /// WebSocket-only ones, plus the cookies the jar holds for `url` (those
+    /// set on the polling handshake reach the upgrade too).
+    pub(crate) fn websocket_headers(&self, url: &Url) -> HeaderMap {
+        let mut h = self.headers.clone();
+        h.extend(self.ws_headers.clone());
+        self.with_cookies(h, url)
+    }
+
+    /// Adds the jar's cookies for `url` after the user's own `Cookie`
+    /// header, if any. A `Cookie` header set here also keeps reqwest from
+    /// adding the jar's cookies a second time.
+    fn with_cookies(&self, mut h: HeaderMap, url: &Url) -> HeaderMap {
+        let Some(jar) = self.cookies.as_ref().and_then(|j| j.cookies(url)) else {
+            return h;
+        };
+        let merged = match h.get(COOKIE) {
+            Some(user) => {
+                let mut v = user.as_bytes().to_vec();
+                v.extend_from_slice(b"; ");
+                v.extend_from_slice(jar.as_bytes());
+                HeaderValue::from_bytes(&v).unwrap_or(jar)
+            }
+            None => jar,
+        };
+        h.insert(COOKIE, merged);
+        h
     }
 
     fn polling_url(&self, sid: Option<&str>) -> Url {
@@ -272,10 +259,11 @@ impl Requests {
         sid: Option<&str>,
         timeout: Duration,
     ) -> impl std::future::Future<Output = Result<HttpAnswer, RequestError>> + Send + 'static {
+        let url = self.polling_url(sid);
         let req = self
             .http
-            .get(self.polling_url(sid))
-            .headers(self.headers())
+            .get(url.clone())
+            .headers(self.headers(&url))
             .timeout(timeout);
         exchange(req, timeout, self.max_payload_size)
     }
@@ -286,10 +274,11 @@ impl Requests {
         sid: &str,
         body: Bytes,
     ) -> impl std::future::Future<Output = Result<HttpAnswer, RequestError>> + Send + 'static {
+        let url = self.polling_url(Some(sid));
         let req = self
             .http
-            .post(self.polling_url(Some(sid)))
-            .headers(self.headers())
+            .post(url.clone())
+            .headers(self.headers(&url))
             .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
             .body(body)
             .timeout(self.request_timeout);
@@ -326,7 +315,6 @@ async fn read_answer(
     limit: usize,
 ) -> Result<HttpAnswer, RequestError> {
     let status = resp.status();
-    let headers = resp.headers().clone();
     let declared = resp.content_length();
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(RequestError::TooLarge(limit));
@@ -363,11 +351,7 @@ async fn read_answer(
     } else {
         more.freeze()
     };
-    Ok(HttpAnswer {
-        status,
-        headers,
-        body,
-    })
+    Ok(HttpAnswer { status, body })
 }
 
 #[cfg(test)]
@@ -410,21 +394,71 @@ mod tests {
         assert_ne!(timestamp(), timestamp());
     }
 
+    /// The names of the cookies in `headers`, sorted.
+    fn cookie_names(headers: HeaderMap) -> Vec<String> {
+        let mut names: Vec<String> = headers
+            .get(COOKIE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+            .split("; ")
+            .filter(|c| !c.is_empty())
+            .map(|c| c.split_once('=').map_or(c, |(n, _)| n).to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
-    fn cookie_jar() {
-        let mut jar = CookieJar::default();
-        let mut h = HeaderMap::new();
-        h.append(
-            SET_COOKIE,
-            HeaderValue::from_static("io=abc; Path=/; HttpOnly"),
-        );
-        h.append(SET_COOKIE, HeaderValue::from_static("lb=node1"));
-        jar.update(&h);
-        assert_eq!(jar.header().as_deref(), Some("io=abc; lb=node1"));
-        let mut h = HeaderMap::new();
-        h.append(SET_COOKIE, HeaderValue::from_static("io=; Max-Age=0"));
-        h.append(SET_COOKIE, HeaderValue::from_static("lb=node2"));
-        jar.update(&h);
-        assert_eq!(jar.header().as_deref(), Some("lb=node2"));
+    fn the_cookie_jar_follows_path_and_max_age_on_both_transports() {
+        let req = Requests::new("http://example.com:5000/", &ClientOptions::default()).unwrap();
+        let jar = req.cookies.clone().expect("the default client has a jar");
+        let handshake = req.polling_url(None);
+        for c in [
+            "io=abc; Path=/; HttpOnly",
+            // Five seconds to live, written with a leading zero.
+            "lb=node1; Max-Age=05",
+            "scoped=1; Path=/engine.io/",
+            "elsewhere=1; Path=/other/",
+            "expired=1; Max-Age=0",
+            "secure=1; Secure",
+            "foreign=1; Domain=example.org",
+        ] {
+            jar.add_cookie_str(c, &handshake);
+        }
+        let live = ["io", "lb", "scoped"];
+        let polling = req.polling_url(Some("abc"));
+        assert_eq!(cookie_names(req.headers(&polling)), live);
+        let ws = req.websocket_url(Some("abc"));
+        assert_eq!(cookie_names(req.websocket_headers(&ws)), live);
+        // Deleted by the server.
+        jar.add_cookie_str("lb=; Max-Age=0", &handshake);
+        assert_eq!(cookie_names(req.headers(&polling)), ["io", "scoped"]);
+    }
+
+    #[test]
+    fn user_cookies_come_first_and_a_supplied_client_has_no_jar() {
+        let mut options = ClientOptions::default();
+        options
+            .headers
+            .insert(COOKIE, HeaderValue::from_static("user=1"));
+        options
+            .websocket_extra_headers
+            .insert(COOKIE, HeaderValue::from_static("ws=1"));
+        let req = Requests::new("http://example.com/", &options).unwrap();
+        let url = req.polling_url(None);
+        let cookie = |h: HeaderMap| h.get(COOKIE).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(cookie(req.headers(&url)), "user=1");
+        req.cookies
+            .as_ref()
+            .unwrap()
+            .add_cookie_str("lb=node1", &url);
+        assert_eq!(cookie(req.headers(&url)), "user=1; lb=node1");
+        let ws = req.websocket_url(Some("abc"));
+        assert_eq!(cookie(req.websocket_headers(&ws)), "ws=1; lb=node1");
+
+        options.http_client = Some(reqwest::Client::new().into());
+        let req = Requests::new("http://example.com/", &options).unwrap();
+        assert!(req.cookies.is_none());
+        assert_eq!(cookie(req.headers(&url)), "user=1");
     }
 }

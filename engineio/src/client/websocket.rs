@@ -145,7 +145,7 @@ impl std::fmt::Debug for WsSocket {
 #[derive(Debug)]
 pub(crate) enum OpenError {
     /// A non-101 answer.
-    Refused(StatusCode, Option<serde_json::Value>),
+    Rejected(StatusCode, Option<serde_json::Value>),
     /// The request failed.
     Http(reqwest::Error),
     /// No answer within the timeout.
@@ -159,7 +159,7 @@ pub(crate) enum OpenError {
 impl From<OpenError> for ClientError {
     fn from(e: OpenError) -> Self {
         match e {
-            OpenError::Refused(status, body) => ClientError::ConnectionRefused { status, body },
+            OpenError::Rejected(status, body) => ClientError::HandshakeRejected { status, body },
             OpenError::Http(e) => ClientError::from_reqwest(e),
             OpenError::Timeout => ClientError::Timeout,
             OpenError::Handshake(e) => ClientError::WebSocket(e),
@@ -174,7 +174,7 @@ impl From<OpenError> for ClientError {
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OpenError::Refused(s, b) => write!(f, "refused with HTTP {s} {b:?}"),
+            OpenError::Rejected(s, b) => write!(f, "rejected with HTTP {s} {b:?}"),
             OpenError::Http(e) => write!(f, "{e}"),
             OpenError::Timeout => f.write_str("timed out"),
             OpenError::Handshake(e) => write!(f, "{e}"),
@@ -216,7 +216,7 @@ pub(crate) async fn open(
                 ));
             }
             let body = resp.bytes().await.unwrap_or_default();
-            return Err(OpenError::Refused(status, body_json(&body)));
+            return Err(OpenError::Rejected(status, body_json(&body)));
         }
         let accept_ok = resp
             .headers()

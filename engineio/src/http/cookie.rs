@@ -3,6 +3,15 @@
 //! The server sends `Set-Cookie` with the sid on the polling handshake only;
 //! this module builds the header value and validates the configuration once,
 //! when it is built, so a bad attribute can never split the header.
+//!
+//! The value is written by hand, not with the `cookie` crate's builder
+//! (which the server does use to *read* `Cookie` headers, in
+//! `ConnectRequest::cookies`): python's `cookie=` dict is an attribute
+//! template, written in the order given, with any attribute name, its
+//! spelling kept (`path=/`, not `Path=/`), flags and values computed by a
+//! callable on every handshake. `cookie::Cookie` knows a fixed set of
+//! attributes and writes them in its own order and spelling, so it could
+//! not reproduce python's header (the tests pin the exact strings).
 
 use std::borrow::Cow;
 use std::fmt;

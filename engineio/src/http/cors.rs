@@ -25,8 +25,19 @@ pub type OriginPredicate = Arc<dyn Fn(&str, &Parts) -> bool + Send + Sync>;
 /// Which `Origin` values the server accepts (python's `cors_allowed_origins`).
 ///
 /// Requests without an `Origin` header (or with an empty one) are always
-/// accepted. An accepted origin is echoed in `Access-Control-Allow-Origin`,
-/// never answered with a literal `*`, so that credentials keep working.
+/// accepted. With [`CorsOrigins::Any`] every answer carries
+/// `Access-Control-Allow-Origin: *` and never
+/// `Access-Control-Allow-Credentials`, as Node's engine.io with
+/// `cors: {origin: "*"}`: browsers then send no cookies, so no site can read
+/// a cookie-carrying answer. With the other variants an accepted origin is
+/// echoed (with `Vary: Origin`) and credentials are allowed as
+/// `cors_credentials` says. To allow credentials from every origin, say so
+/// explicitly: `CorsOrigins::predicate(|_, _| true)`.
+///
+/// python-engineio differs here: with `'*'` it echoes the request's origin
+/// and adds `Access-Control-Allow-Credentials: true`, which lets any site
+/// make cookie-carrying requests and read the answers. Node's answer is the
+/// wire behaviour we follow, and the safe one.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum CorsOrigins {
@@ -39,7 +50,9 @@ pub enum CorsOrigins {
     /// ASCII-case-insensitively. Python: `cors_allowed_origins=None`.
     #[default]
     SameOrigin,
-    /// Every origin. Python: `'*'`.
+    /// Every origin, answered `Access-Control-Allow-Origin: *` without
+    /// credentials (Node's `cors: {origin: "*"}`). Python: `'*'`, which
+    /// echoes the origin with credentials instead (see the type's docs).
     Any,
     /// Exactly these origins (byte-for-byte); a list containing `"*"` means
     /// [`CorsOrigins::Any`]. Python: a string or a list of strings.
@@ -61,6 +74,15 @@ impl CorsOrigins {
         Self::List(origins.into_iter().map(Into::into).collect())
     }
 
+    /// Every origin: [`CorsOrigins::Any`], or a list that contains `"*"`.
+    fn is_any(&self) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(list) => list.iter().any(|o| o == "*"),
+            _ => false,
+        }
+    }
+
     /// [`CorsOrigins::Predicate`] from a closure.
     pub fn predicate<F>(f: F) -> Self
     where
@@ -71,10 +93,13 @@ impl CorsOrigins {
 
     /// Whether `origin` (a non-empty `Origin` value) is accepted for `req`.
     fn allows(&self, origin: &str, req: &Parts, tls: bool) -> bool {
+        if self.is_any() {
+            return true;
+        }
         match self {
             Self::SameOrigin => same_origin(origin, req, tls),
             Self::Any | Self::Disabled => true,
-            Self::List(list) => list.iter().any(|o| o == "*" || o == origin),
+            Self::List(list) => list.iter().any(|o| o == origin),
             Self::Predicate(f) => f(origin, req),
         }
     }
@@ -152,15 +177,20 @@ impl CorsPolicy {
     }
 
     /// Validates the request's `Origin` and computes the CORS headers of the
-    /// answer, following python-engineio's `_cors_headers`:
+    /// answer, in Node engine.io's (`cors` package) shape:
     ///
-    /// - `Access-Control-Allow-Origin: <origin>` (plus `Vary: Origin`) when an
-    ///   accepted `Origin` is present;
-    /// - `Access-Control-Allow-Methods: OPTIONS, GET, POST` on `OPTIONS`;
+    /// - every origin ([`CorsOrigins::Any`]): `Access-Control-Allow-Origin: *`
+    ///   on every answer, and never credentials;
+    /// - otherwise `Access-Control-Allow-Origin: <origin>` (plus
+    ///   `Vary: Origin`) when an accepted `Origin` is present, and
+    ///   `Access-Control-Allow-Credentials: true` when `credentials`, even
+    ///   without an `Origin` (as python);
+    /// - on `OPTIONS`: `Access-Control-Allow-Methods: GET,POST`, the two
+    ///   methods Engine.IO serves (Node's `cors` default lists six, python
+    ///   `OPTIONS, GET, POST`);
     /// - `Access-Control-Allow-Headers` echoing `Access-Control-Request-Headers`
-    ///   whenever the request carries it (only preflights do in practice);
-    /// - `Access-Control-Allow-Credentials: true` when `credentials`, even
-    ///   without an `Origin`.
+    ///   whenever the request carries it (only preflights do in practice),
+    ///   with `Vary: Access-Control-Request-Headers`.
     ///
     /// `tls` says whether the connection is TLS (the scheme of the
     /// same-origin check). With [`CorsOrigins::Disabled`] the answer is always
@@ -171,12 +201,14 @@ impl CorsPolicy {
         if !self.is_enabled() {
             return Ok(headers);
         }
-        if let Some(origin) = req.headers.get(ORIGIN).filter(|o| !o.is_empty()) {
-            let allowed = match origin.to_str() {
-                Ok(text) => self.origins.allows(text, req, tls),
-                // An origin that is not visible ASCII never names a real site.
-                Err(_) => matches!(self.origins, CorsOrigins::Any),
-            };
+        let any = self.origins.is_any();
+        if any {
+            headers.push(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        } else if let Some(origin) = req.headers.get(ORIGIN).filter(|o| !o.is_empty()) {
+            // An origin that is not visible ASCII never names a real site.
+            let allowed = origin
+                .to_str()
+                .is_ok_and(|text| self.origins.allows(text, req, tls));
             if !allowed {
                 return Err(CorsRejected {
                     origin: origin.clone(),
@@ -188,13 +220,17 @@ impl CorsPolicy {
         if req.method == Method::OPTIONS {
             headers.push(
                 ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("OPTIONS, GET, POST"),
+                HeaderValue::from_static("GET,POST"),
             );
         }
         if let Some(requested) = req.headers.get(ACCESS_CONTROL_REQUEST_HEADERS) {
+            headers.push(
+                VARY,
+                HeaderValue::from_static("Access-Control-Request-Headers"),
+            );
             headers.push(ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
         }
-        if self.credentials {
+        if self.credentials && !any {
             headers.push(
                 ACCESS_CONTROL_ALLOW_CREDENTIALS,
                 HeaderValue::from_static("true"),
@@ -479,8 +515,21 @@ mod tests {
     }
 
     #[test]
-    fn accepted_origin_is_echoed_never_star() {
-        let p = CorsPolicy::new(CorsOrigins::Any);
+    fn any_is_star_without_credentials_like_node() {
+        for p in [
+            CorsPolicy::new(CorsOrigins::Any),
+            CorsPolicy::new(CorsOrigins::list(["http://c.com", "*"])),
+        ] {
+            for headers in [&[("origin", "http://b.com")][..], &[]] {
+                let h = p.check(&req("GET", headers), false).unwrap();
+                assert_eq!(names(&h), [(ACAO.into(), "*".into())], "{headers:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn accepted_origin_is_echoed_with_credentials() {
+        let p = CorsPolicy::new(CorsOrigins::list(["http://b.com"]));
         let h = p
             .check(&req("GET", &[("origin", "http://b.com")]), false)
             .unwrap();
@@ -565,10 +614,8 @@ mod tests {
             [
                 (ACAO.into(), "http://b.com".into()),
                 ("vary".into(), "Origin".into()),
-                (
-                    "access-control-allow-methods".into(),
-                    "OPTIONS, GET, POST".into()
-                ),
+                ("access-control-allow-methods".into(), "GET,POST".into()),
+                ("vary".into(), "Access-Control-Request-Headers".into()),
                 (
                     "access-control-allow-headers".into(),
                     "content-type, x-custom".into()
@@ -580,9 +627,32 @@ mod tests {
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
         assert!(res.body().is_empty());
         assert_eq!(res.headers()[ACAO], "http://b.com");
+        assert_eq!(res.headers()["access-control-allow-methods"], "GET,POST");
+    }
+
+    #[test]
+    fn preflight_with_any_has_no_credentials() {
+        let h = CorsPolicy::new("*")
+            .check(
+                &req(
+                    "OPTIONS",
+                    &[
+                        ("origin", "http://b.com"),
+                        ("access-control-request-method", "POST"),
+                        ("access-control-request-headers", "x-a"),
+                    ],
+                ),
+                false,
+            )
+            .unwrap();
         assert_eq!(
-            res.headers()["access-control-allow-methods"],
-            "OPTIONS, GET, POST"
+            names(&h),
+            [
+                (ACAO.into(), "*".into()),
+                ("access-control-allow-methods".into(), "GET,POST".into()),
+                ("vary".into(), "Access-Control-Request-Headers".into()),
+                ("access-control-allow-headers".into(), "x-a".into()),
+            ]
         );
     }
 
@@ -599,7 +669,7 @@ mod tests {
 
     #[test]
     fn apply_to_appends_vary_and_replaces_the_rest() {
-        let h = CorsPolicy::new("*")
+        let h = CorsPolicy::new("http://b.com")
             .check(&req("GET", &[("origin", "http://b.com")]), false)
             .unwrap();
         let mut map = HeaderMap::new();

@@ -2,8 +2,13 @@
 //! session cookie, polling-response compression and static file rules.
 //!
 //! Each submodule is small and decides without doing network IO; the server
-//! (`crate::server`) calls them and writes the responses. Only the settings
-//! users give the server are public, re-exported as `engineio::server::…`:
+//! (`crate::server`) calls them and writes the responses. Generic HTTP is
+//! left to well-kept crates: tower-http compresses polling answers and
+//! serves files, `cookie` splits `Cookie` headers, `percent-encoding`
+//! decodes URL paths; what stays here is python-engineio's semantics.
+//!
+//! Only the settings users give the server are public, re-exported as
+//! `engineio::server::…`:
 //! [`CorsPolicy`], [`CorsOrigins`], [`CookieConfig`] (with
 //! [`CookieConfigBuilder`] and [`CookieError`]) and [`StaticFiles`].
 //! Everything else is crate-private.

@@ -6,6 +6,7 @@
 //! says "not mine" (`None`) whenever the request should go on to the inner
 //! service instead.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -176,14 +177,15 @@ impl StaticFiles {
     /// tries to leave a directory. Pure: the file may not exist, and for a
     /// directory rule's own URL the directory itself is returned.
     pub(crate) fn resolve(&self, raw_path: &str) -> Option<(PathBuf, HeaderValue)> {
-        let path = percent_decode(raw_path)?;
-        if let Some(target) = self.files.get(&path) {
+        let decoded = percent_decode(raw_path)?;
+        let path: &str = &decoded;
+        if let Some(target) = self.files.get(path) {
             // A file rule naming a directory with a trailing slash gets the
             // index, as in python (`'/': 'public/'`).
             let names_dir = target.path.as_os_str().to_string_lossy().ends_with('/');
             return Some(self.finish(target.path.clone(), &target.content_type, names_dir));
         }
-        let mut prefix = path.as_str();
+        let mut prefix = path;
         loop {
             if let Some(target) = self.dirs.get(prefix) {
                 let rest = &path[prefix.len()..];
@@ -354,31 +356,18 @@ fn content_type_for(file: &Path) -> &'static str {
     }
 }
 
-/// Decodes `%XX` escapes (a `%` not followed by two hex digits stays as is);
-/// `None` if the result is not UTF-8 or holds a NUL.
-fn percent_decode(raw: &str) -> Option<String> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| Some(hex(*bytes.get(i + 1)?)? * 16 + hex(*bytes.get(i + 2)?)?))
-            .flatten();
-        match decoded {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+/// Decodes `%XX` escapes with the `percent-encoding` crate (a `%` not
+/// followed by two hex digits stays as is, `+` stays `+`); `None` if the
+/// result is not UTF-8 or holds a NUL. Borrows when nothing is escaped.
+///
+/// Not `engineio_proto::handshake::percent_decode`, which is for query
+/// values and replaces invalid UTF-8: a path must be refused instead, or
+/// two different URLs could name one file.
+fn percent_decode(raw: &str) -> Option<Cow<'_, str>> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    (!decoded.contains('\0')).then_some(decoded)
 }
 
 #[cfg(test)]
@@ -616,9 +605,16 @@ mod tests {
             ("/%C3%A9", Some("/é")),
             ("/%C3", None),
             ("/%00", None),
+            ("/a+b", Some("/a+b")),
+            ("/%2e%2E%2fx", Some("/../x")),
+            ("/%%41", Some("/%A")),
         ] {
             assert_eq!(percent_decode(raw).as_deref(), want, "{raw}");
         }
+        assert!(matches!(
+            percent_decode("/plain/path.txt"),
+            Some(Cow::Borrowed(_))
+        ));
     }
 
     fn get(uri: &str) -> Request<()> {

@@ -170,6 +170,7 @@ impl Shared {
     pub(crate) fn insert_new_session(
         self: &Arc<Self>,
         transport: TransportKind,
+        jsonp: Option<Box<str>>,
     ) -> Option<Arc<SessionHandle>> {
         let mut sessions = self
             .sessions
@@ -185,7 +186,13 @@ impl Shared {
             let sid = Sid::with_prefix(&self.options.sid_prefix, bytes)
                 .unwrap_or_else(|| Sid::from_random(bytes));
             if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(sid) {
-                let handle = SessionHandle::new(sid, transport, &self.config, Arc::downgrade(self));
+                let handle = SessionHandle::new(
+                    sid,
+                    transport,
+                    jsonp.clone(),
+                    &self.config,
+                    Arc::downgrade(self),
+                );
                 slot.insert(handle.clone());
                 return Some(handle);
             }

@@ -33,7 +33,8 @@ use super::Server;
 /// | `upgrade_timeout` | 10 s | engine.io's `upgradeTimeout` |
 /// | `close_timeout` | 30 s | engine.io's `closeTimeout` |
 /// | `max_queued_packets` | 10,000 | (none: python's queues are unbounded) |
-/// | `http_request_timeout` | 30 s | (none; Node's `headersTimeout`/`requestTimeout`) |
+/// | `http_request_timeout` | 30 s | (none; engine.io's `httpRequestBodyTimeout`) |
+/// | `max_buffered_chunks` | 10,000 | (none; engine.io's `maxBufferedChunks`) |
 /// | `sid_prefix` | empty | overriding `generate_id()` (engine.io's `generateId`) |
 ///
 /// `async_handlers` defaults to false so that the messages of one session
@@ -59,8 +60,10 @@ pub struct ServerOptions {
     /// How long the server waits for a pong. Default 20 s.
     pub ping_timeout: Duration,
     /// Largest polling POST body or WebSocket message, in bytes (advertised
-    /// as `maxPayload`). A POST over it is answered `413`; a WebSocket
-    /// message over it closes the socket with code 1009. Default 1,000,000.
+    /// as `maxPayload`); a POST body counts raw bytes. A POST over it is
+    /// answered `413` with `Connection: close` and the session ends (as
+    /// engine.io 6.6.13); a WebSocket message over it closes the socket with
+    /// code 1009. Default 1,000,000.
     pub max_http_buffer_size: usize,
     /// Whether polling sessions may upgrade to WebSocket. Default true.
     pub allow_upgrades: bool,
@@ -85,7 +88,8 @@ pub struct ServerOptions {
     /// [`http::uri::Scheme::HTTPS`] as a request extension; else `http`.
     pub cors_allowed_origins: CorsOrigins,
     /// Whether to send `Access-Control-Allow-Credentials: true`. Default
-    /// true.
+    /// true. Never sent with [`CorsOrigins::Any`], whose answers carry
+    /// `Access-Control-Allow-Origin: *` (see [`CorsOrigins`]).
     pub cors_credentials: bool,
     /// The Engine.IO path; requests whose path starts with it are Engine.IO
     /// requests. A leading and a trailing `/` are added if missing.
@@ -107,8 +111,9 @@ pub struct ServerOptions {
     pub max_queued_packets: usize,
     /// How long a client may take to send a polling POST body, from the
     /// moment its headers are read; past it the POST is answered
-    /// `408 Request Timeout` with `Connection: close` (the session
-    /// survives, as after a `413`). Under [`Server::serve`] it is also
+    /// `408 Request Timeout` with `Connection: close` and the session ends
+    /// (engine.io 6.6.13's `httpRequestBodyTimeout`). Under
+    /// [`Server::serve`] it is also
     /// hyper's HTTP/1 `header_read_timeout`: a connection whose next request
     /// headers do not arrive in time is closed (so is a keep-alive
     /// connection idle that long; Node closes them after 5 s). This bounds
@@ -116,6 +121,11 @@ pub struct ServerOptions {
     /// clients; long-poll GETs are not affected (they are held by the
     /// server, not the client). Default 30 s.
     pub http_request_timeout: Duration,
+    /// Most pieces (reads) one polling POST body or one WebSocket frame may
+    /// arrive in. Past it the POST is answered `413` and the session ends,
+    /// or the WebSocket is closed with code 1008, as engine.io 6.6.13
+    /// (`maxBufferedChunks`) does. Default 10,000.
+    pub max_buffered_chunks: usize,
     /// The first characters of every session id this server makes: a node
     /// name, so that a load balancer in front of several processes can send
     /// each request to the process that owns its session by looking at the
@@ -138,8 +148,8 @@ impl Default for ServerOptions {
             max_http_buffer_size: c.max_http_buffer_size,
             allow_upgrades: c.allow_upgrades,
             transports: c.transports,
-            http_compression: c.http_compression,
-            compression_threshold: c.compression_threshold,
+            http_compression: true,
+            compression_threshold: 1024,
             cookie: None,
             cors_allowed_origins: CorsOrigins::SameOrigin,
             cors_credentials: true,
@@ -149,6 +159,7 @@ impl Default for ServerOptions {
             close_timeout: c.close_timeout,
             max_queued_packets: c.max_queued_packets,
             http_request_timeout: Duration::from_secs(30),
+            max_buffered_chunks: c.max_buffered_chunks,
             sid_prefix: String::new(),
         }
     }
@@ -174,6 +185,7 @@ impl fmt::Debug for ServerOptions {
             .field("close_timeout", &self.close_timeout)
             .field("max_queued_packets", &self.max_queued_packets)
             .field("http_request_timeout", &self.http_request_timeout)
+            .field("max_buffered_chunks", &self.max_buffered_chunks)
             .field("sid_prefix", &self.sid_prefix)
             .finish()
     }
@@ -194,6 +206,11 @@ impl ServerOptions {
         if self.http_request_timeout.is_zero() {
             return Err(ServerError::InvalidOptions(
                 "http_request_timeout must be positive".into(),
+            ));
+        }
+        if self.max_buffered_chunks == 0 {
+            return Err(ServerError::InvalidOptions(
+                "max_buffered_chunks must be positive".into(),
             ));
         }
         if self.max_http_buffer_size == 0 {
@@ -228,11 +245,10 @@ impl ServerOptions {
         c.max_http_buffer_size = self.max_http_buffer_size;
         c.allow_upgrades = self.allow_upgrades;
         c.transports = self.transports.clone();
-        c.http_compression = self.http_compression;
-        c.compression_threshold = self.compression_threshold;
         c.upgrade_timeout = self.upgrade_timeout;
         c.close_timeout = self.close_timeout;
         c.max_queued_packets = self.max_queued_packets;
+        c.max_buffered_chunks = self.max_buffered_chunks;
         c
     }
 }
@@ -338,6 +354,10 @@ impl ServerBuilder {
     setter!(
         /// See [`ServerOptions::http_request_timeout`].
         http_request_timeout: Duration
+    );
+    setter!(
+        /// See [`ServerOptions::max_buffered_chunks`].
+        max_buffered_chunks: usize
     );
 
     setter!(

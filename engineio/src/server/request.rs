@@ -1,24 +1,21 @@
-//! The Engine.IO request path: validation in the reference server's order,
-//! the handshake, and the polling GET and POST.
+//! The Engine.IO request path: the handshake, and the polling GET and POST.
 //!
-//! Validation follows engine.io's `verify()` then `handshake()`: transport
-//! (code 0), then for a request with a sid: unknown sid (1), EIO or
-//! transport mismatch (3); for a handshake: method (2), `transport=websocket`
-//! without an upgrade (3), the `allow_request` hook (4, status 403), EIO
-//! (5). HTTP errors carry the JSON body `{"code":N,"message":"..."}`;
-//! WebSocket upgrade errors are a plain `400` with the message as body.
+//! Which request this is, or which of the reference server's error codes
+//! refuses it, is decided by the sans-IO [`engineio_proto::verify`] (Node
+//! engine.io's `verify()` then `handshake()` order); this module looks the
+//! session up for it, runs the `allow_request` hook, and writes the answer.
+//! HTTP errors carry the JSON body `{"code":N,"message":"..."}`; WebSocket
+//! upgrade errors are a plain `400` with the message as body.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use engineio_proto::handshake::{percent_decode, EngineQuery};
-use engineio_proto::server::{GetOutcome, RequestError};
-use engineio_proto::{payload, DisconnectReason, Packet, Sid, TransportKind};
-use http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
-    SET_COOKIE,
-};
+use engineio_proto::handshake::percent_decode;
+use engineio_proto::server::{GetOutcome, PostFailure, RequestError, UPGRADE_CHECK};
+use engineio_proto::verify::{self, ErrorCode, Head, Refusal, Route};
+use engineio_proto::{payload, Packet, Sid, TransportKind};
+use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
 use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -31,38 +28,6 @@ use super::{RemoteAddr, Shared};
 use crate::http::{compression, cors};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The reference server's error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EioError {
-    TransportUnknown,
-    SessionIdUnknown,
-    BadHandshakeMethod,
-    BadRequest,
-    UnsupportedProtocolVersion,
-}
-
-impl EioError {
-    fn code(self) -> u8 {
-        match self {
-            EioError::TransportUnknown => 0,
-            EioError::SessionIdUnknown => 1,
-            EioError::BadHandshakeMethod => 2,
-            EioError::BadRequest => 3,
-            EioError::UnsupportedProtocolVersion => 5,
-        }
-    }
-
-    pub(crate) fn message(self) -> &'static str {
-        match self {
-            EioError::TransportUnknown => "Transport unknown",
-            EioError::SessionIdUnknown => "Session ID unknown",
-            EioError::BadHandshakeMethod => "Bad handshake method",
-            EioError::BadRequest => "Bad request",
-            EioError::UnsupportedProtocolVersion => "Unsupported protocol version",
-        }
-    }
-}
 
 /// What the connect handler learns about the handshake request: python's
 /// `environ`, with the real remote address.
@@ -147,20 +112,26 @@ impl ConnectRequest {
         })
     }
 
-    /// Every cookie of the `Cookie` header(s), as `(name, value)`.
+    /// Every cookie of the `Cookie` header(s), as `(name, value)`, split
+    /// by the `cookie` crate: names and values are trimmed, a value in
+    /// double quotes loses them, and a pair without `=` or with an empty
+    /// name is skipped. Nothing is percent-decoded.
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
+            .flat_map(::cookie::Cookie::split_parse)
             .filter_map(|c| {
-                let (k, v) = c.trim().split_once('=')?;
-                Some((k.trim(), v.trim().trim_matches('"')))
+                // The `_raw` forms borrow from the header, not from `c`.
+                let c = c.ok()?;
+                let value = c.value_raw()?;
+                let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                Some((c.name_raw()?, unquoted.unwrap_or(value)))
             })
     }
 
-    /// The value of one cookie.
+    /// The value of the first cookie called `name`.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
@@ -188,7 +159,7 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> 
     full(status, Some("application/json"), value.to_string())
 }
 
-fn json_error(e: EioError) -> Response<Full<Bytes>> {
+fn json_error(e: ErrorCode) -> Response<Full<Bytes>> {
     json(
         StatusCode::BAD_REQUEST,
         &serde_json::json!({"code": e.code(), "message": e.message()}),
@@ -207,7 +178,7 @@ pub(crate) fn upgrade_error(message: &str) -> Response<Full<Bytes>> {
     resp
 }
 
-fn error(is_ws: bool, e: EioError) -> Response<Full<Bytes>> {
+fn error(is_ws: bool, e: ErrorCode) -> Response<Full<Bytes>> {
     if is_ws {
         upgrade_error(e.message())
     } else {
@@ -273,89 +244,88 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let query = EngineQuery::parse(parts.uri.query().unwrap_or(""));
-    let transport = match query.transport.as_deref().and_then(TransportKind::parse) {
-        Some(t) if shared.options.transports.contains(&t) => t,
-        _ => return error(is_ws, EioError::TransportUnknown),
+    let head = Head {
+        method: match parts.method {
+            Method::GET => verify::Method::Get,
+            Method::POST => verify::Method::Post,
+            _ => verify::Method::Other,
+        },
+        query: parts.uri.query().unwrap_or(""),
+        websocket: is_ws,
     };
-    let eio4 = query.eio.as_deref() == Some("4");
-
-    if let Some(sid) = query.sid.as_deref() {
+    let lookup = |sid: Sid, late_get: bool| {
         // A session the client has just closed may still answer one GET
         // (the one sent together with the close).
-        let late_get = !is_ws && parts.method == Method::GET;
-        let handle = Sid::parse(sid)
-            .and_then(|sid| shared.session(&sid))
-            .filter(|h| h.is_accepted() && (!h.is_closed() || (late_get && h.is_lingering())));
-        let Some(handle) = handle else {
-            return error(is_ws, EioError::SessionIdUnknown);
-        };
-        if !eio4 {
-            return error(is_ws, EioError::BadRequest);
-        }
-        if is_ws {
-            if transport != TransportKind::WebSocket {
-                return error(is_ws, EioError::BadRequest);
+        let handle = shared
+            .session(&sid)
+            .filter(|h| h.is_accepted() && (!h.is_closed() || (late_get && h.is_lingering())))?;
+        let transport = handle.transport();
+        Some((handle, transport))
+    };
+    let allow = || match &shared.allow_request {
+        Some(allow) => allow(&parts),
+        None => Ok(()),
+    };
+    match verify::verify(&head, &shared.options.transports, lookup, allow) {
+        Err(refusal) => refuse(is_ws, refusal),
+        Ok(Route::Upgrade(handle)) => websocket::start_upgrade(shared, handle, parts),
+        Ok(Route::Poll(handle)) => {
+            if handle.is_upgrading() {
+                // Hold it as the reference does; a `5` already on its way
+                // over the WebSocket then counts as having come first.
+                handle.wait_upgrade(UPGRADE_CHECK).await;
+                if handle.transport() != TransportKind::Polling {
+                    return refuse(is_ws, ErrorCode::BadRequest.into());
+                }
             }
-            return websocket::start_upgrade(shared, handle, parts);
+            polling_get(&handle).await
         }
-        if transport != handle.transport() {
-            return error(is_ws, EioError::BadRequest);
+        Ok(Route::Post(handle)) => polling_post(shared, &handle, &parts, body).await,
+        // The reference answers other methods on a session with a bare 500.
+        Ok(Route::OtherMethod(_)) => empty(StatusCode::INTERNAL_SERVER_ERROR),
+        Ok(Route::Handshake { .. }) if shared.is_shutting_down() => {
+            empty(StatusCode::SERVICE_UNAVAILABLE)
         }
-        return match parts.method {
-            Method::GET => polling_get(shared, &handle, &parts.headers).await,
-            Method::POST => polling_post(shared, &handle, &parts, body).await,
-            // The reference answers other methods on a session with a bare 500.
-            _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
-        };
+        Ok(Route::Handshake { transport, jsonp }) => {
+            handshake(shared, parts, transport, jsonp).await
+        }
     }
+}
 
-    if parts.method != Method::GET {
-        return error(is_ws, EioError::BadHandshakeMethod);
+/// The answer to a refused request: the JSON error on polling, a plain
+/// `400` with the message on a WebSocket upgrade (even for code 4).
+fn refuse(is_ws: bool, refusal: Refusal) -> Response<Full<Bytes>> {
+    if is_ws {
+        return upgrade_error(&refusal.message);
     }
-    if (transport == TransportKind::WebSocket) != is_ws {
-        return error(is_ws, EioError::BadRequest);
-    }
-    if let Some(allow) = &shared.allow_request {
-        if let Err(message) = allow(&parts) {
-            return if is_ws {
-                upgrade_error(&message)
-            } else {
-                json(
-                    StatusCode::FORBIDDEN,
-                    &serde_json::json!({"code": 4, "message": message}),
-                )
-            };
-        }
-    }
-    if !eio4 {
-        return error(is_ws, EioError::UnsupportedProtocolVersion);
-    }
-    if shared.is_shutting_down() {
-        return empty(StatusCode::SERVICE_UNAVAILABLE);
-    }
-    handshake(shared, parts, transport).await
+    let status =
+        StatusCode::from_u16(refusal.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    json(
+        status,
+        &serde_json::json!({"code": refusal.code.code(), "message": refusal.message}),
+    )
 }
 
 async fn handshake(
     shared: &Arc<Shared>,
     parts: Parts,
     transport: TransportKind,
+    jsonp: Option<Box<str>>,
 ) -> Response<Full<Bytes>> {
     let (parts, upgrade) = if transport == TransportKind::WebSocket {
         match websocket::prepare(parts) {
             (parts, Ok(u)) => (parts, Some(u)),
             (_, Err(e)) => {
                 tracing::debug!(error = %e, "invalid websocket handshake");
-                return upgrade_error(EioError::BadRequest.message());
+                return upgrade_error(ErrorCode::BadRequest.message());
             }
         }
     } else {
         (parts, None)
     };
     let is_ws = upgrade.is_some();
-    let Some(handle) = shared.insert_new_session(transport) else {
-        return error(is_ws, EioError::BadRequest);
+    let Some(handle) = shared.insert_new_session(transport, jsonp) else {
+        return error(is_ws, ErrorCode::BadRequest);
     };
     let sid = handle.sid;
     let remote = remote_addr(shared, &parts);
@@ -377,7 +347,7 @@ async fn handshake(
     match upgrade {
         Some(u) => websocket::start_direct(shared, handle, u),
         None => {
-            let mut resp = polling_get(shared, &handle, &parts.headers).await;
+            let mut resp = polling_get(&handle).await;
             if let Some(cookie) = &shared.options.cookie {
                 match cookie.set_cookie_value(sid.as_str()) {
                     Ok(v) => {
@@ -402,14 +372,33 @@ impl Drop for GetGuard<'_> {
     }
 }
 
-/// Ends the POST if the request goes away before its body is read.
+/// Ends the session if the request goes away before its body is read, as
+/// Node does ("data request connection closed prematurely").
 struct PostGuard<'a>(Option<&'a Arc<SessionHandle>>);
 
 impl Drop for PostGuard<'_> {
     fn drop(&mut self) {
         if let Some(h) = self.0.take() {
-            h.output(|inner, _| inner.core.abort_post());
+            h.input(|inner, _| inner.core.fail_post(PostFailure::ConnectionFailed));
         }
+    }
+}
+
+impl PostGuard<'_> {
+    /// The body could not be read whole: the session ends, and the answer
+    /// is `status` with `Connection: close` (what is left of the body is
+    /// not read).
+    fn fail(mut self, why: PostFailure, status: StatusCode) -> Response<Full<Bytes>> {
+        if let Some(h) = self.0.take() {
+            tracing::debug!(sid = %h.sid, ?why, "POST failed; session closed");
+            h.input(|inner, _| inner.core.fail_post(why));
+        }
+        let mut resp = empty(status);
+        if status != StatusCode::BAD_REQUEST {
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
     }
 }
 
@@ -419,19 +408,20 @@ fn request_error(e: RequestError) -> Response<Full<Bytes>> {
         RequestError::OverlappingGet
         | RequestError::OverlappingPost
         | RequestError::BadPayload(_) => empty(StatusCode::BAD_REQUEST),
-        RequestError::PayloadTooLarge => empty(StatusCode::PAYLOAD_TOO_LARGE),
+        RequestError::PayloadTooLarge => {
+            let mut resp = empty(StatusCode::PAYLOAD_TOO_LARGE);
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
         RequestError::TransportMismatch
         | RequestError::UpgradeRefused
-        | RequestError::DuplicateUpgrade => json_error(EioError::BadRequest),
-        _ => json_error(EioError::SessionIdUnknown),
+        | RequestError::DuplicateUpgrade => json_error(ErrorCode::BadRequest),
+        _ => json_error(ErrorCode::SessionIdUnknown),
     }
 }
 
-async fn polling_get(
-    shared: &Shared,
-    handle: &Arc<SessionHandle>,
-    headers: &HeaderMap,
-) -> Response<Full<Bytes>> {
+async fn polling_get(handle: &Arc<SessionHandle>) -> Response<Full<Bytes>> {
     if let Err(e) = handle.input(|inner, _| inner.core.begin_get()) {
         tracing::debug!(sid = %handle.sid, error = %e, "GET refused");
         return request_error(e);
@@ -454,29 +444,23 @@ async fn polling_get(
         notified.await;
     };
     guard.0 = None;
-    payload_response(shared, &packets, headers)
+    payload_response(handle.jsonp.as_deref(), &packets)
 }
 
-fn payload_response(
-    shared: &Shared,
-    packets: &[Packet],
-    req_headers: &HeaderMap,
-) -> Response<Full<Bytes>> {
-    let mut body = payload::encode(packets);
-    let mut encoding = None;
-    if shared.options.http_compression {
-        (body, encoding) = compression::compress(
-            body,
-            req_headers.get(ACCEPT_ENCODING),
-            shared.options.compression_threshold,
-        );
-    }
-    let mut resp = full(StatusCode::OK, Some("text/plain; charset=UTF-8"), body);
-    let headers = resp.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(encoding) = encoding {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
-    }
+/// A polling answer: the payload, or its JSONP call for a JSONP session.
+///
+/// Compression is not done here: once the answer is ready, `EngineIoService`
+/// hands a large payload, recognised by its content type, to tower-http
+/// (see `crate::http::compression`).
+fn payload_response(jsonp: Option<&str>, packets: &[Packet]) -> Response<Full<Bytes>> {
+    let body = match jsonp {
+        Some(index) => payload::jsonp::encode(index, packets),
+        None => payload::encode(packets),
+    };
+    let content_type = Some(compression::PAYLOAD_CONTENT_TYPE);
+    let mut resp = full(StatusCode::OK, content_type, body);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -503,22 +487,30 @@ fn is_octet_stream(headers: &HeaderMap) -> bool {
 
 enum BodyError {
     TooLarge,
+    TooManyChunks,
     Failed,
 }
 
-/// Reads a body, refusing it as soon as it grows over `max` bytes.
-async fn read_limited<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+/// Reads a body, refusing it as soon as it grows over `max` raw bytes or
+/// arrives in more than `max_chunks` pieces (engine.io's
+/// `maxHttpBufferSize` and `maxBufferedChunks`).
+async fn read_limited<B>(body: B, max: usize, max_chunks: usize) -> Result<Bytes, BodyError>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
     let mut body = std::pin::pin!(body);
     let mut buf = BytesMut::new();
+    let mut chunks = 0usize;
     while let Some(frame) = body.as_mut().frame().await {
         let frame = frame.map_err(|_| BodyError::Failed)?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + bytes::Buf::remaining(&data) > max {
                 return Err(BodyError::TooLarge);
+            }
+            chunks += 1;
+            if chunks > max_chunks {
+                return Err(BodyError::TooManyChunks);
             }
             buf.put(data);
         }
@@ -537,51 +529,66 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let max = shared.options.max_http_buffer_size;
-    if content_length(&parts.headers).is_some_and(|len| len > max as u64) {
-        return empty(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    if is_octet_stream(&parts.headers) {
-        // Binary POST bodies do not exist in v4: the reference closes.
-        handle.input(|inner, _| {
-            inner
-                .core
-                .handle_transport_closed(DisconnectReason::TransportError)
-        });
-        return empty(StatusCode::BAD_REQUEST);
-    }
     if let Err(e) = handle.input(|inner, _| inner.core.begin_post()) {
         tracing::debug!(sid = %handle.sid, error = %e, "POST refused");
         return request_error(e);
     }
     let mut guard = PostGuard(Some(handle));
+    if is_octet_stream(&parts.headers) {
+        // Binary POST bodies do not exist in v4: the reference closes.
+        return guard.fail(PostFailure::BinaryBody, StatusCode::BAD_REQUEST);
+    }
+    let max = shared.options.max_http_buffer_size;
+    if content_length(&parts.headers).is_some_and(|len| len > max as u64) {
+        return guard.fail(PostFailure::TooLarge, StatusCode::PAYLOAD_TOO_LARGE);
+    }
     // A client that trickles its body (or stops sending it) must not hold
     // the session's POST slot and a connection forever.
-    let read = tokio::time::timeout(shared.options.http_request_timeout, read_limited(body, max));
+    let read = tokio::time::timeout(
+        shared.options.http_request_timeout,
+        read_limited(body, max, shared.options.max_buffered_chunks),
+    );
     let bytes = match read.await {
         Ok(Ok(b)) => b,
-        Ok(Err(BodyError::TooLarge)) => return empty(StatusCode::PAYLOAD_TOO_LARGE),
-        Ok(Err(BodyError::Failed)) => return empty(StatusCode::BAD_REQUEST),
-        Err(_elapsed) => {
-            tracing::debug!(sid = %handle.sid, "POST body timed out");
-            let mut resp = empty(StatusCode::REQUEST_TIMEOUT);
-            // The rest of the body may still come: do not read it.
-            resp.headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-            return resp;
+        Ok(Err(BodyError::TooLarge)) => {
+            return guard.fail(PostFailure::TooLarge, StatusCode::PAYLOAD_TOO_LARGE)
         }
+        Ok(Err(BodyError::TooManyChunks)) => {
+            return guard.fail(PostFailure::TooManyChunks, StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        Ok(Err(BodyError::Failed)) => {
+            return guard.fail(PostFailure::ConnectionFailed, StatusCode::BAD_REQUEST)
+        }
+        Err(_elapsed) => return guard.fail(PostFailure::TimedOut, StatusCode::REQUEST_TIMEOUT),
     };
     guard.0 = None;
+    let bytes = match handle.jsonp {
+        None => bytes,
+        Some(_) => match payload::jsonp::decode_form(&bytes) {
+            Some(d) => Bytes::from(d),
+            None => {
+                // Node answers `ok` and ignores a form without `d`.
+                handle.input(|inner, _| inner.core.ignore_post());
+                return ok_response();
+            }
+        },
+    };
     match handle.input(|inner, now| inner.core.handle_post(now, bytes)) {
         Ok(()) => {
             // The answer waits while the handler is far behind, so the
             // client (one POST at a time) slows down to its pace.
             handle.wait_backlog(shared.options.max_queued_packets).await;
-            full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok"))
+            ok_response()
         }
         Err(e) => {
             tracing::debug!(sid = %handle.sid, error = %e, "POST body refused");
             request_error(e)
         }
     }
+}
+
+/// The answer to an accepted POST: `ok`, `text/html` (engine.io's choice,
+/// which avoids a download dialog in some browsers).
+fn ok_response() -> Response<Full<Bytes>> {
+    full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok"))
 }

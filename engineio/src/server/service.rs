@@ -17,12 +17,14 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
+use tower_http::compression::CompressionBody;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::handlers::BoxFuture;
 use super::request::{self, BoxError};
 use super::Server;
+use crate::http::compression::Negotiation;
 use crate::http::static_files::StaticBody;
 use crate::http::StaticFiles;
 
@@ -116,9 +118,12 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.uri().path().starts_with(&self.server.options().path) {
             let shared = self.server.shared().clone();
+            let compression = Negotiation::new(&shared.options, req.method(), req.headers());
+            let compression = Some(compression);
             ResponseFuture {
                 kind: Kind::Engine {
                     fut: Box::pin(request::handle(shared, req)),
+                    compression,
                 },
             }
         } else {
@@ -142,7 +147,11 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Engine { fut: BoxFuture<Response<Full<Bytes>>> },
+        Engine {
+            fut: BoxFuture<Response<Full<Bytes>>>,
+            // Taken when the answer is ready.
+            compression: Option<Negotiation>,
+        },
         Inner { #[pin] fut: F },
     }
 }
@@ -161,10 +170,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Engine { fut } => fut
-                .as_mut()
-                .poll(cx)
-                .map(|r| Ok(r.map(ResponseBody::engine))),
+            KindProj::Engine { fut, compression } => fut.as_mut().poll(cx).map(|r| {
+                Ok(match compression.take() {
+                    Some(c) if c.admits(&r) => c.compress(r).map(ResponseBody::compressed),
+                    _ => r.map(ResponseBody::engine),
+                })
+            }),
             KindProj::Inner { fut } => fut.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
         }
     }
@@ -172,7 +183,8 @@ where
 
 pin_project! {
     /// The response body of [`EngineIoService`] and [`StaticFilesService`]:
-    /// an Engine.IO answer, a static file, or the inner service's body.
+    /// an Engine.IO answer (a large polling payload compressed by
+    /// tower-http), a static file, or the inner service's body.
     pub struct ResponseBody<B> {
         #[pin]
         kind: BodyKind<B>,
@@ -183,6 +195,9 @@ pin_project! {
     #[project = BodyKindProj]
     enum BodyKind<B> {
         Engine { #[pin] body: Full<Bytes> },
+        // Boxed: tower-http's body is ten times the size of `Full`, and
+        // only large answers take this path.
+        Compressed { body: Pin<Box<CompressionBody<Full<Bytes>>>> },
         Static { #[pin] body: StaticBody },
         Inner { #[pin] body: B },
     }
@@ -192,6 +207,14 @@ impl<B> ResponseBody<B> {
     fn engine(body: Full<Bytes>) -> Self {
         ResponseBody {
             kind: BodyKind::Engine { body },
+        }
+    }
+
+    fn compressed(body: CompressionBody<Full<Bytes>>) -> Self {
+        ResponseBody {
+            kind: BodyKind::Compressed {
+                body: Box::pin(body),
+            },
         }
     }
 
@@ -228,6 +251,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project().kind.project() {
             BodyKindProj::Engine { body } => body.poll_frame(cx).map_err(|e| match e {}),
+            BodyKindProj::Compressed { body } => body.as_mut().poll_frame(cx),
             BodyKindProj::Static { body } => body.poll_frame(cx).map_err(Into::into),
             BodyKindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
         }
@@ -236,6 +260,7 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             BodyKind::Engine { body } => body.is_end_stream(),
+            BodyKind::Compressed { body } => body.is_end_stream(),
             BodyKind::Static { body } => body.is_end_stream(),
             BodyKind::Inner { body } => body.is_end_stream(),
         }
@@ -244,6 +269,7 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             BodyKind::Engine { body } => body.size_hint(),
+            BodyKind::Compressed { body } => body.size_hint(),
             BodyKind::Static { body } => body.size_hint(),
             BodyKind::Inner { body } => body.size_hint(),
         }

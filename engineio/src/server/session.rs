@@ -139,6 +139,9 @@ pub(crate) struct SessionHandle {
     /// Set by a WebSocket task that stopped reading because of the backlog:
     /// the next handled message wakes it.
     ws_throttled: AtomicBool,
+    /// The JSONP callback index (digits only) of a session opened with
+    /// `j=`: its polling answers and POST bodies use JSONP framing.
+    pub(crate) jsonp: Option<Box<str>>,
 }
 
 /// The sessions' clock: tokio's, so that a runtime with paused time (tests,
@@ -158,6 +161,7 @@ impl SessionHandle {
     pub(crate) fn new(
         sid: Sid,
         transport: TransportKind,
+        jsonp: Option<Box<str>>,
         config: &ServerConfig,
         shared: Weak<Shared>,
     ) -> Arc<Self> {
@@ -185,6 +189,7 @@ impl SessionHandle {
             backlog: AtomicUsize::new(0),
             backlog_drained: Notify::new(),
             ws_throttled: AtomicBool::new(false),
+            jsonp,
         })
     }
 
@@ -483,6 +488,28 @@ impl SessionHandle {
 
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.inner).core.is_closed()
+    }
+
+    pub(crate) fn is_upgrading(&self) -> bool {
+        lock(&self.inner).core.is_upgrading()
+    }
+
+    /// Waits until the session's upgrade has ended or `limit` has passed.
+    pub(crate) async fn wait_upgrade(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.is_upgrading() {
+                return;
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = &mut deadline => return,
+            }
+        }
     }
 
     /// Whether the session has ended but one GET may still collect its

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use engineio_proto::server::{ProbeOutcome, RequestError};
+use engineio_proto::verify::ErrorCode;
 use engineio_proto::ws::{self, MessageDecoder, OpCode, WsMessage};
-use engineio_proto::{DecodeError, DisconnectReason, Packet};
+use engineio_proto::{DisconnectReason, Packet};
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::WebSocketError;
 use http::request::Parts;
@@ -31,7 +32,7 @@ use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::request::{upgrade_error, EioError};
+use super::request::upgrade_error;
 use super::session::{Inner, SessionHandle};
 use super::Shared;
 
@@ -93,12 +94,11 @@ pub(crate) fn start_upgrade(
 ) -> Response<Full<Bytes>> {
     let (_parts, prepared) = prepare(parts);
     let Ok((resp, fut)) = prepared else {
-        return upgrade_error(EioError::BadRequest.message());
+        return upgrade_error(ErrorCode::BadRequest.message());
     };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let allowed = shared.options.allow_upgrades;
     let begun = handle.input(|inner, now| {
-        let r = inner.core.begin_upgrade(now, allowed);
+        let r = inner.core.begin_upgrade(now);
         if r.is_ok() {
             inner.probe_ws = Some(id);
         }
@@ -114,7 +114,7 @@ pub(crate) fn start_upgrade(
         }
         Err(e) => {
             tracing::debug!(sid = %handle.sid, error = %e, "upgrade refused");
-            return upgrade_error(EioError::BadRequest.message());
+            return upgrade_error(ErrorCode::BadRequest.message());
         }
     }
     resp
@@ -142,6 +142,18 @@ const OUT_BATCH: usize = 64 * 1024;
 /// Read scratch size: every read lands here first, so an idle socket holds
 /// no read buffer of its own.
 const SCRATCH: usize = 16 * 1024;
+
+/// Most pongs (answers to the client's WebSocket pings) that may wait
+/// unwritten: a ping that finds this many, and a socket that will not take
+/// them now, drops the connection at once. Without it a client that sends
+/// pings and never reads grows the output without bound (about 148 MB
+/// after 400,000 pings). 60 is `ws` 8.23's `maxPendingAutoPongs`, which
+/// engine.io 6.6.13 inherits; like ws's `terminate()`, no close frame is
+/// sent (it would wait behind the unread pongs). Unlike ws, whose pongs
+/// stay pending until the tick after they are written (so that more than
+/// 60 pings in one read drop even a client that reads), the 61st ping
+/// first tries to write the 60 out.
+const MAX_PENDING_PONGS: usize = 60;
 
 thread_local! {
     static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
@@ -190,6 +202,8 @@ struct Socket<S> {
     /// Encoded frames not yet written, from `written` on.
     out: Vec<u8>,
     written: usize,
+    /// Pongs put in `out` since it was last written out in full.
+    pending_pongs: usize,
     /// Something was written since the last flush.
     unflushed: bool,
     state: State,
@@ -204,11 +218,13 @@ fn spawn_socket(shared: Arc<Shared>, handle: Arc<SessionHandle>, fut: UpgradeFut
                     handle: handle.clone(),
                     id,
                     backlog_limit: shared.options.max_queued_packets,
-                    decoder: MessageDecoder::new(shared.options.max_http_buffer_size),
+                    decoder: MessageDecoder::new(shared.options.max_http_buffer_size)
+                        .with_max_chunks(shared.options.max_buffered_chunks),
                     shared,
                     input: BytesMut::new(),
                     out: Vec::new(),
                     written: 0,
+                    pending_pongs: 0,
                     unflushed: false,
                     state: State::Open,
                 };
@@ -303,20 +319,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                         Ok(p) => p,
                         Err(e) => {
                             tracing::debug!(%sid, error = %e, "invalid packet on websocket");
-                            let code = if e == DecodeError::InvalidUtf8 {
-                                1007
-                            } else {
-                                1002
-                            };
                             return Some(ReadEnd {
                                 reason: DisconnectReason::TransportError,
-                                close: Some(code),
+                                close: Some(e.ws_close_code()),
                             });
                         }
                     },
                     WsMessage::Binary(bytes) => Packet::decode_binary_frame(bytes),
                     WsMessage::Ping(payload) => {
+                        if self.pending_pongs >= MAX_PENDING_PONGS && !self.write_out_now(cx) {
+                            tracing::debug!(%sid, "websocket pongs left unread; dropping the client");
+                            // As ws's terminate(): nothing more is written.
+                            self.out = Vec::new();
+                            self.written = 0;
+                            return Some(ReadEnd {
+                                reason: DisconnectReason::TransportError,
+                                close: None,
+                            });
+                        }
                         ws::encode_frame(&mut self.out, OpCode::Pong, &payload);
+                        self.pending_pongs += 1;
                         continue;
                     }
                     WsMessage::Pong(_) => continue,
@@ -363,6 +385,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         }
     }
 
+    /// Writes `out` as far as the socket takes it now; true once all of it
+    /// is written (then no pong is pending). Only called when pongs pile
+    /// up: the read loop runs before the write side, so a burst of pings
+    /// in one read must not count as a client that does not read.
+    fn write_out_now(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.written < self.out.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    self.written += n;
+                    self.unflushed = true;
+                }
+                // Blocked (a client that does not read) or broken: the
+                // pongs will not go now.
+                _ => return false,
+            }
+        }
+        self.out.clear();
+        self.written = 0;
+        self.pending_pongs = 0;
+        true
+    }
+
     /// Writes pending frames, refilling from the core, until the socket
     /// would block or nothing is left; ready once the socket is done.
     fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -392,6 +436,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                 self.out.clear();
             }
             self.written = 0;
+            self.pending_pongs = 0;
             if let State::Closing { close, drain, .. } = &mut self.state {
                 if *drain {
                     let (id, out) = (self.id, &mut self.out);

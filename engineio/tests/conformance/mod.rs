@@ -31,6 +31,11 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+mod limits;
+mod ws_limits;
+pub use limits::*;
+pub use ws_limits::*;
+
 /// Generates one `#[tokio::test]` per conformance case.
 ///
 /// The closure-like argument receives the [`ServerOptions`] a case needs and
@@ -99,6 +104,22 @@ macro_rules! conformance_tests {
                 close_websocket_server_close;
             SMALL_BUFFER:
                 error_post_over_max_http_buffer_size;
+            // engine.io 6.6.13: POST body limits, CORS, JSONP (limits.rs)
+            SLOW_POST:
+                post_over_max_chunks_ends_session,
+                post_in_few_chunks_is_accepted,
+                post_body_timeout_ends_session;
+            SUITE:
+                post_limit_counts_raw_bytes,
+                jsonp_handshake_get_and_post,
+                jsonp_post_without_d_is_ignored;
+            CORS_ANY:
+                cors_any_is_star_without_credentials,
+                cors_preflight_is_204;
+            // engine.io 6.6.13: WebSocket limits (ws_limits.rs)
+            LIMITS:
+                ws_frame_over_max_chunks_closes_1008,
+                ws_ping_flood_without_reading_is_dropped;
         );
     };
     (@cases |$opts:ident| $start:expr; $($kind:ident: $($case:ident),+;)+) => {
@@ -125,6 +146,13 @@ pub struct ServerOptions {
     pub ping_timeout_ms: u64,
     /// `maxHttpBufferSize` (advertised as `maxPayload`), in bytes.
     pub max_http_buffer_size: u64,
+    /// `maxBufferedChunks`: most pieces of one POST body or WebSocket frame.
+    pub max_buffered_chunks: u64,
+    /// `httpRequestBodyTimeout`, in milliseconds.
+    pub body_timeout_ms: u64,
+    /// `cors: {origin: "*"}` (Node) / `cors_allowed_origins="*"` (ours);
+    /// otherwise no CORS configuration (Node) / the same-origin default (ours).
+    pub cors_any: bool,
 }
 
 impl ServerOptions {
@@ -133,13 +161,48 @@ impl ServerOptions {
         ping_interval_ms: PING_INTERVAL,
         ping_timeout_ms: PING_TIMEOUT,
         max_http_buffer_size: MAX_PAYLOAD,
+        max_buffered_chunks: 10_000,
+        body_timeout_ms: 30_000,
+        cors_any: false,
     };
     /// As [`ServerOptions::SUITE`] with `maxHttpBufferSize` 100, for the 413 case.
     pub const SMALL_BUFFER: ServerOptions = ServerOptions {
         max_http_buffer_size: SMALL_BUFFER,
         ..ServerOptions::SUITE
     };
+    /// As [`ServerOptions::SUITE`] with at most [`FEW_CHUNKS`] pieces per
+    /// body or frame and a [`SHORT_BODY_TIMEOUT`] ms body timeout, for the
+    /// engine.io 6.6.13 limits.
+    pub const LIMITS: ServerOptions = ServerOptions {
+        max_buffered_chunks: FEW_CHUNKS,
+        body_timeout_ms: SHORT_BODY_TIMEOUT,
+        ..ServerOptions::SUITE
+    };
+    /// As [`ServerOptions::LIMITS`] with a heartbeat slow enough
+    /// ([`SLOW_PING_INTERVAL`], [`SLOW_PING_TIMEOUT`]) that a POST held open
+    /// for a while cannot lose its session to a missed pong: a client cannot
+    /// answer a ping while its one POST is still sending.
+    pub const SLOW_POST: ServerOptions = ServerOptions {
+        ping_interval_ms: SLOW_PING_INTERVAL,
+        ping_timeout_ms: SLOW_PING_TIMEOUT,
+        ..ServerOptions::LIMITS
+    };
+    /// As [`ServerOptions::SUITE`] with every origin accepted (the official
+    /// suite's sample server: `cors: {origin: "*"}`).
+    pub const CORS_ANY: ServerOptions = ServerOptions {
+        cors_any: true,
+        ..ServerOptions::SUITE
+    };
 }
+
+/// `pingInterval` of [`ServerOptions::SLOW_POST`], in milliseconds.
+pub const SLOW_PING_INTERVAL: u64 = 10_000;
+/// `pingTimeout` of [`ServerOptions::SLOW_POST`], in milliseconds.
+pub const SLOW_PING_TIMEOUT: u64 = 5_000;
+/// `maxBufferedChunks` of [`ServerOptions::LIMITS`].
+pub const FEW_CHUNKS: u64 = 50;
+/// `httpRequestBodyTimeout` of [`ServerOptions::LIMITS`], in milliseconds.
+pub const SHORT_BODY_TIMEOUT: u64 = 700;
 
 const PING_INTERVAL: u64 = 300;
 const PING_TIMEOUT: u64 = 200;
@@ -440,6 +503,12 @@ impl RawResp {
 async fn raw_exchange(base: &str, head: &str) -> RawResp {
     let mut stream = TcpStream::connect(host_port(base)).await.expect("connect");
     stream.write_all(head.as_bytes()).await.expect("write");
+    read_raw_response(&mut stream).await
+}
+
+/// Reads one response from `stream` (by `Content-Length`, or to EOF
+/// without it), within [`WAIT_LIMIT`].
+async fn read_raw_response<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> RawResp {
     let read = async {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -1221,6 +1290,8 @@ pub async fn error_post_over_max_http_buffer_size(base: &str) {
     let resp = post(base, &sid_query(&sid), &too_big).await;
     assert_eq!(resp.status, 413, "101 bytes: {resp:?}");
     assert_eq!(resp.body, "", "413 has an empty body");
+    // engine.io 6.6.13: a 413 ends the session.
+    assert_session_unknown(base, &sid).await;
 }
 
 /// POST success: `200`, body `ok` (`text/html`, length 2); polling payloads
