@@ -8,6 +8,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod client_bench;
 mod connect;
 mod serve;
 mod sio;
@@ -49,6 +50,10 @@ enum Command {
     /// benchmark's client workload).
     #[command(hide = true)]
     SioBench(sio_bench::SioBenchArgs),
+    /// Engine.IO echo round trips and idle connections with our clients
+    /// (the peer benchmark's Engine.IO client workload).
+    #[command(hide = true)]
+    EioClientBench(client_bench::ClientBenchArgs),
 }
 
 /// mimalloc: growing glibc's per-thread heaps costs an `mprotect` call
@@ -86,6 +91,7 @@ fn main() -> std::process::ExitCode {
         Command::Sio(args) => sio::run(args),
         Command::TcpEcho { host, port } => bench::tcp_echo(&host, port),
         Command::SioBench(args) => sio_bench::run(args),
+        Command::EioClientBench(args) => client_bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
