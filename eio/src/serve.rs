@@ -156,17 +156,13 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
 
 async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     let server = Server::builder().options(options(&args)?).build()?;
-    let echo = server.clone();
     let max_payload = args.max_payload;
-    server.on_message(move |sid, data| match broadcast_size(&data) {
+    server.on_message(move |eio, sid, data| match broadcast_size(&data) {
         Some(n) if n <= max_payload => {
-            let msg = Data::from("x".repeat(n));
-            for sid in echo.sids() {
-                let _ = echo.send(sid, msg.clone());
-            }
+            eio.send_all(Data::from("x".repeat(n)));
         }
         _ => {
-            let _ = echo.send(sid, data);
+            let _ = eio.send(sid, data);
         }
     });
 

@@ -8,13 +8,13 @@
 
 use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The Engine.IO part: five lines.
+    // The Engine.IO part: two lines.
     let eio = engineio::Server::new();
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| drop(tx.send(sid, data)));
+    eio.on_message(|eio, sid, data| drop(eio.send(sid, data)));
     let app = Router::new()
         .route("/", get(|| async { "Engine.IO is at /engine.io/" }))
         .layer(eio.layer());
@@ -22,6 +22,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:5000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    // Ctrl-C: close the Engine.IO sessions first (clients get a `close`
+    // packet, not a dropped transport), then let axum drain its connections.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = eio.shutdown(Duration::from_secs(5)).await;
+        })
+        .await?;
     Ok(())
 }

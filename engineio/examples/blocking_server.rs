@@ -12,26 +12,23 @@ use engineio::server::blocking::Server;
 
 fn main() -> Result<(), engineio::server::ServerError> {
     let eio = Server::new()?;
-    let tx = eio.clone();
-    eio.on_connect(|sid, req| {
+    eio.on_connect(|_eio, sid, req| {
         println!("connect {sid} from {:?}", req.remote_addr());
         Ok(())
     })
-    .on_message(move |sid, data| {
+    .on_message(|eio, sid, data| {
         println!("message {data:?}");
         // Blocking here (a database call, a sleep) stalls nobody else.
         std::thread::sleep(Duration::from_millis(10));
-        let _ = tx.send(sid, "reply");
+        let _ = eio.send(sid, "reply");
     })
-    .on_disconnect(|sid, reason| println!("disconnect {sid} ({reason})"));
+    .on_disconnect(|_eio, sid, reason| println!("disconnect {sid} ({reason})"));
 
     // A background thread (python's start_background_task) greeting everyone.
     let greeter = eio.clone();
     std::thread::spawn(move || loop {
         std::thread::sleep(Duration::from_secs(10));
-        for sid in greeter.sids() {
-            let _ = greeter.send(sid, "still there?");
-        }
+        greeter.send_all("still there?");
     });
 
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:5000".into());

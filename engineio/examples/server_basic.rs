@@ -16,16 +16,15 @@ const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../eio/demo");
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let eio = Server::new();
-    let tx = eio.clone();
-    eio.on_connect(|sid, _req| {
+    eio.on_connect(|_eio, sid, _req| {
         println!("connect {sid}");
         Ok(())
     })
-    .on_message(move |sid, data| {
+    .on_message(|eio, sid, data| {
         println!("message {data:?}");
-        let _ = tx.send(sid, "reply");
+        let _ = eio.send(sid, "reply");
     })
-    .on_disconnect(|sid, _reason| println!("disconnect {sid}"));
+    .on_disconnect(|_eio, sid, _reason| println!("disconnect {sid}"));
 
     // static_files={'/': 'index.html', '/index.html': 'index.html'}
     let page = format!("{DEMO}/latency.html");

@@ -14,9 +14,8 @@ const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../eio/demo");
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let eio = Server::new();
-    let tx = eio.clone();
-    eio.on_message(move |sid, _| {
-        let _ = tx.send(sid, "pong");
+    eio.on_message(|eio, sid, _| {
+        let _ = eio.send(sid, "pong");
     });
 
     // static_files={'/': 'latency.html', '/static': 'static'}

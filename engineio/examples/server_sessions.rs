@@ -26,13 +26,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let eio = Server::new();
-    let e = eio.clone();
-    eio.on_connect(move |sid, req| {
+    eio.on_connect(|eio, sid, req| {
         let Some(username) = req.query_param("username") else {
             return Err(Reject::with_body(json!({"message": "username required"})));
         };
         // save_session(sid, {'username': username})
-        let _ = e.save_session(
+        let _ = eio.save_session(
             sid,
             User {
                 username,
@@ -41,32 +40,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         Ok(())
     });
-    let e = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(|eio, sid, data| {
         // with eio.session(sid) as session: ...
-        let count = e
+        let count = eio
             .with_session(sid, |u: &mut User| {
                 u.messages += 1;
                 u.messages
             })
             .unwrap_or(0);
         // session = eio.get_session(sid)
-        let user: Option<User> = e.get_session(sid).ok().flatten();
+        let user: Option<User> = eio.get_session(sid).ok().flatten();
         let name = user.map(|u| u.username).unwrap_or_default();
         if let Data::Text(text) = data {
-            let _ = e.send_json(sid, &json!({"from": name, "text": &*text, "count": count}));
+            let _ = eio.send_json(sid, &json!({"from": name, "text": &*text, "count": count}));
         }
     });
-    eio.on_disconnect(|sid, reason| println!("{sid} disconnected: {reason}"));
+    eio.on_disconnect(|_eio, sid, reason| println!("{sid} disconnected: {reason}"));
 
     // start_background_task: a tokio task.
     let ticker = eio.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            for sid in ticker.sids() {
-                let _ = ticker.send(sid, "tick");
-            }
+            ticker.send_all("tick");
         }
     });
 

@@ -53,20 +53,20 @@ async fn own_server() -> Own {
     let tx = eio.clone();
     let ends = Arc::new(Mutex::new(Vec::new()));
     let log = ends.clone();
-    eio.on_connect(|_sid, req| match req.query_param("reject") {
+    eio.on_connect(|_eio, _sid, req| match req.query_param("reject") {
         Some(_) => Err(Reject::with_body(
             json!({"message": "rejected", "code": 42}),
         )),
         None => Ok(()),
     })
-    .on_message(move |sid, data| {
+    .on_message(move |_eio, sid, data| {
         if data == "disconnect".into() {
             let _ = tx.disconnect(sid);
         } else {
             let _ = tx.send(sid, data);
         }
     })
-    .on_disconnect(move |sid, reason| log.lock().unwrap().push((sid, reason)));
+    .on_disconnect(move |_eio, sid, reason| log.lock().unwrap().push((sid, reason)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { eio.serve(listener).await });
@@ -210,7 +210,7 @@ async fn flush_returns_once_queued_messages_reached_the_server() {
     let eio = Server::builder().build().unwrap();
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = seen.clone();
-    eio.on_message(move |_sid, data| {
+    eio.on_message(move |_eio, _sid, data| {
         if let engineio::proto::Data::Text(t) = data {
             log.lock().unwrap().push(t.as_str().to_owned());
         }
@@ -254,8 +254,7 @@ async fn handshake_cookies_reach_later_requests_and_the_upgrade() {
     use http::HeaderValue;
 
     let eio = Server::new();
-    let echo = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |echo, sid, data| {
         let _ = echo.send(sid, data);
     });
     let seen = Arc::new(Mutex::new(Vec::<SeenRequest>::new()));

@@ -56,14 +56,13 @@ impl TlsServer {
 
         let eio = Server::new();
         let (tx, connects) = mpsc::unbounded_channel();
-        eio.on_connect(move |_, req| {
+        eio.on_connect(move |_eio, _, req| {
             let tls =
                 req.extensions().get::<http::uri::Scheme>() == Some(&http::uri::Scheme::HTTPS);
             let _ = tx.send((req.transport(), tls, req.remote_addr()));
             Ok(())
         });
-        let echo = eio.clone();
-        eio.on_message(move |sid, data| {
+        eio.on_message(move |echo, sid, data| {
             let _ = echo.send(sid, data);
         });
         let service = eio.service(NotFound);

@@ -55,8 +55,7 @@ async fn start_on_this_runtime(opts: ServerOptions) -> String {
         })
         .build()
         .expect("server");
-    let echo = server.clone();
-    server.on_message(move |sid, data| {
+    server.on_message(move |echo, sid, data| {
         if matches!(&data, Data::Text(t) if t == "disconnect") {
             let _ = echo.disconnect(sid);
         } else {

@@ -23,12 +23,11 @@ async fn blocking_handlers_and_send_from_another_thread() {
     .unwrap();
     let connected: Arc<Mutex<Vec<Sid>>> = Arc::default();
     let c = connected.clone();
-    eio.on_connect(move |sid, _| {
+    eio.on_connect(move |_eio, sid, _| {
         c.lock().unwrap().push(sid);
         Ok(())
     });
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         // Blocking for longer than a heartbeat round is fine here.
         if matches!(&data, Data::Text(t) if t == "sleep") {
             std::thread::sleep(Duration::from_millis(500));
@@ -36,7 +35,7 @@ async fn blocking_handlers_and_send_from_another_thread() {
         tx.send(sid, data).unwrap();
     });
     let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |_, reason| {
+    eio.on_disconnect(move |_eio, _, reason| {
         let _ = dtx.send(reason);
     });
     let addr = eio.start("127.0.0.1:0").unwrap();
@@ -81,8 +80,7 @@ async fn blocking_handlers_and_send_from_another_thread() {
 fn serve_listener_blocks_until_shutdown_from_another_thread() {
     let eio = blocking::Server::new().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let e = eio.clone();
-    eio.on_message(move |sid, _| {
+    eio.on_message(move |e, sid, _| {
         let _ = e.send(sid, "pong");
     });
     let server = eio.clone();
@@ -149,17 +147,16 @@ async fn shutdown_from_blocking_handler(from_disconnect: bool) {
         let _ = tx.send((started.elapsed(), r.map_err(|e| e.to_string())));
     };
     let stop = Arc::new(stop);
-    let (e, s) = (eio.clone(), stop.clone());
-    eio.on_message(move |_, data| {
+    let s = stop.clone();
+    eio.on_message(move |e, _, data| {
         if !from_disconnect && matches!(&data, Data::Text(t) if t == "stop") {
-            s(&e);
+            s(e);
         }
     });
-    let e = eio.clone();
-    eio.on_disconnect(move |sid, reason| {
+    eio.on_disconnect(move |e, sid, reason| {
         let _ = dtx.send((sid, reason));
         if from_disconnect && reason == DisconnectReason::ClientDisconnect {
-            stop(&e);
+            stop(e);
         }
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -215,4 +212,34 @@ async fn shutdown_from_a_blocking_message_handler() {
 #[tokio::test]
 async fn shutdown_from_a_blocking_disconnect_handler() {
     shutdown_from_blocking_handler(true).await;
+}
+
+#[tokio::test]
+async fn a_dropped_blocking_server_frees_its_sessions() {
+    struct Guard(tokio::sync::mpsc::UnboundedSender<Sid>, Sid);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.send(self.1);
+        }
+    }
+    let eio = blocking::Server::new().unwrap();
+    let (freed_tx, mut freed) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_connect(move |eio, sid, _| {
+        eio.save_session(sid, Guard(freed_tx.clone(), sid)).unwrap();
+        Ok(())
+    });
+    // The handler echoes through its own argument: no clone of `eio`.
+    eio.on_message(|eio, sid, data| {
+        let _ = eio.send(sid, data);
+    });
+    let base = format!("http://{}", eio.start("127.0.0.1:0").unwrap());
+    let (mut ws, sid) = open_ws(&base).await;
+    ws_send(&mut ws, "4hi").await;
+    assert_eq!(ws_next_data(&mut ws).await, WsEvent::Text("4hi".into()));
+    assert!(freed.try_recv().is_err());
+
+    // The last handle: its runtime thread stops, and the session is freed.
+    drop(eio);
+    assert_eq!(recv(&mut freed).await.to_string(), sid);
+    assert!(matches!(ws_next_data(&mut ws).await, WsEvent::Closed(_)));
 }

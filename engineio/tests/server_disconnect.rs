@@ -17,7 +17,7 @@ async fn server(ping: Duration) -> (Server, String, UnboundedReceiver<(Sid, Disc
         .build()
         .unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |sid, reason| {
+    eio.on_disconnect(move |_eio, sid, reason| {
         let _ = tx.send((sid, reason));
     });
     let base = start(&eio).await;
@@ -221,7 +221,7 @@ async fn abandoned_long_poll_does_not_count_as_an_overlap() {
         .build()
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |sid, reason| {
+    eio.on_disconnect(move |_eio, sid, reason| {
         let _ = tx.send((sid, reason));
     });
     let (fates_tx, mut fates) = tokio::sync::mpsc::unbounded_channel();

@@ -14,7 +14,7 @@ use server_util::*;
 #[tokio::test]
 async fn connect_rejection_default_body_is_unauthorized() {
     let eio = Server::new();
-    eio.on_connect(|_, _| Err(Reject::unauthorized()));
+    eio.on_connect(|_eio, _, _| Err(Reject::unauthorized()));
     let base = start(&eio).await;
     let resp = get(&base, "EIO=4&transport=polling").await;
     assert_eq!(resp.status, 401);
@@ -26,7 +26,7 @@ async fn connect_rejection_default_body_is_unauthorized() {
 #[tokio::test]
 async fn connect_rejection_custom_json_body_polling_and_websocket() {
     let eio = Server::new();
-    eio.on_connect_async(|_, _| async {
+    eio.on_connect_async(|_eio, _, _| async {
         Err(Reject::with_body(json!({"message": "nope", "code": 42})))
     });
     let base = start(&eio).await;
@@ -48,14 +48,13 @@ async fn connect_rejection_custom_json_body_polling_and_websocket() {
 #[tokio::test]
 async fn panicking_handlers_are_contained() {
     let eio = Server::new();
-    eio.on_connect(|_, req| {
+    eio.on_connect(|_eio, _, req| {
         if req.query_param("boom").is_some() {
             panic!("connect handler failure");
         }
         Ok(())
     });
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         if matches!(&data, Data::Text(t) if t == "boom") {
             panic!("message handler failure");
         }
@@ -86,7 +85,7 @@ async fn connect_request_carries_query_headers_cookies_and_real_remote_addr() {
     let eio = Server::new();
     let seen: Arc<Mutex<Option<Seen>>> = Arc::default();
     let s = seen.clone();
-    eio.on_connect(move |_, req| {
+    eio.on_connect(move |_eio, _, req| {
         *s.lock().unwrap() = Some((
             req.remote_addr(),
             req.query_param("token"),
@@ -127,7 +126,7 @@ async fn connect_request_cookies_are_split_like_a_cookie_header() {
     let eio = Server::new();
     let seen: Arc<Mutex<Option<SeenCookies>>> = Arc::default();
     let s = seen.clone();
-    eio.on_connect(move |_, req| {
+    eio.on_connect(move |_eio, _, req| {
         let all = req.cookies().map(|(k, v)| (k.to_owned(), v.to_owned()));
         *s.lock().unwrap() = Some((all.collect(), req.cookie("d").map(str::to_owned)));
         Ok(())
@@ -170,15 +169,13 @@ struct User {
 async fn user_sessions_get_save_and_scoped() {
     let eio = Server::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let e = eio.clone();
-    eio.on_connect(move |sid, req| {
+    eio.on_connect(move |e, sid, req| {
         // The session exists while the connect handler runs.
         let name = req.query_param("name").unwrap_or_default();
         e.save_session(sid, User { name, messages: 0 }).unwrap();
         Ok(())
     });
-    let e = eio.clone();
-    eio.on_message(move |sid, _| {
+    eio.on_message(move |e, sid, _| {
         let count = e
             .with_session(sid, |u: &mut User| {
                 u.messages += 1;
@@ -188,8 +185,7 @@ async fn user_sessions_get_save_and_scoped() {
         let user: User = e.get_session(sid).unwrap().unwrap();
         let _ = e.send(sid, format!("{} {count}", user.name));
     });
-    let e = eio.clone();
-    eio.on_disconnect(move |sid, _| {
+    eio.on_disconnect(move |e, sid, _| {
         // Still readable in the disconnect handler.
         let _ = tx.send(e.get_session::<User>(sid));
     });
@@ -245,7 +241,7 @@ async fn messages_of_one_session_reach_the_handler_in_order() {
     let got: Arc<Mutex<Vec<u32>>> = Arc::default();
     let g = got.clone();
     // An async handler that yields at random points: order must still hold.
-    eio.on_message_async(move |_, data| {
+    eio.on_message_async(move |_eio, _, data| {
         let g = g.clone();
         async move {
             let Data::Text(t) = data else { return };
@@ -273,11 +269,11 @@ async fn heartbeat_is_not_delayed_by_a_slow_handler() {
         .build()
         .unwrap();
     let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_message_async(|_, _| async {
+    eio.on_message_async(|_eio, _, _| async {
         // Far longer than ping_interval + ping_timeout.
         tokio::time::sleep(Duration::from_millis(800)).await;
     });
-    eio.on_disconnect(move |_, reason| {
+    eio.on_disconnect(move |_eio, _, reason| {
         let _ = dtx.send(reason);
     });
     let base = start(&eio).await;
@@ -311,7 +307,7 @@ async fn async_handlers_option_runs_messages_concurrently() {
     let eio = Server::builder().async_handlers(true).build().unwrap();
     let done: Arc<Mutex<Vec<String>>> = Arc::default();
     let d = done.clone();
-    eio.on_message_async(move |_, data| {
+    eio.on_message_async(move |_eio, _, data| {
         let d = d.clone();
         async move {
             let Data::Text(t) = data else { return };
@@ -354,4 +350,42 @@ async fn send_binary_text_and_json_and_transport() {
         eio.send(unknown, "x"),
         Err(ServerError::UnknownSid(_))
     ));
+}
+
+#[tokio::test]
+async fn the_joining_session_is_in_sids_and_gets_send_all_from_its_connect_handler() {
+    // python adds the socket to `sockets` before `connect`: the obvious
+    // "everyone, X joined" must reach X too.
+    let eio = Server::new();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    eio.on_connect(move |eio, sid, _| {
+        let _ = seen_tx.send((
+            eio.sids().contains(&sid),
+            eio.send_all(format!("{sid} joined")),
+        ));
+        Ok(())
+    });
+    let base = start(&eio).await;
+    let (mut first, first_sid) = open_ws(&base).await;
+    assert_eq!(recv(&mut seen).await, (true, 1));
+    assert_eq!(
+        ws_next_data(&mut first).await,
+        WsEvent::Text(format!("4{first_sid} joined"))
+    );
+    let (mut second, second_sid) = open_ws(&base).await;
+    assert_eq!(recv(&mut seen).await, (true, 2));
+    for ws in [&mut first, &mut second] {
+        assert_eq!(
+            ws_next_data(ws).await,
+            WsEvent::Text(format!("4{second_sid} joined"))
+        );
+    }
+    // A polling session joins the same way: as with python-engineio, what
+    // the connect handler sent comes with the handshake's answer.
+    let handshake = get(&base, "EIO=4&transport=polling").await.body;
+    let (open, joined) = handshake.split_once('\x1e').expect("two packets");
+    let third = open_json(open)["sid"].as_str().unwrap().to_owned();
+    assert_eq!(joined, format!("4{third} joined"));
+    assert_eq!(recv(&mut seen).await, (true, 3));
+    assert_eq!(eio.send_all("bye"), 3);
 }

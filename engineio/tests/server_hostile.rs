@@ -32,12 +32,11 @@ static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// An echo server reporting `(sid, reason)` of each disconnect.
 async fn echo(builder: engineio::server::ServerBuilder) -> (Server, String, Disconnects) {
     let eio = builder.build().unwrap();
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         let _ = tx.send(sid, data);
     });
     let (dtx, drx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |sid, reason| {
+    eio.on_disconnect(move |_eio, sid, reason| {
         let _ = dtx.send((sid, reason));
     });
     let base = start(&eio).await;
@@ -629,9 +628,8 @@ async fn ten_thousand_unused_handshakes_are_reaped_and_memory_returns() {
         .unwrap();
     let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
     let r = reasons.clone();
-    eio.on_disconnect(move |_, reason| r.lock().unwrap().push(reason));
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_disconnect(move |_eio, _, reason| r.lock().unwrap().push(reason));
+    eio.on_message(move |tx, sid, data| {
         let _ = tx.send(sid, data);
     });
     let base = start(&eio).await;
@@ -859,8 +857,7 @@ async fn ten_thousand_unanswered_upgrade_probes_are_cleaned_after_the_upgrade_ti
         .ping_interval(Duration::from_secs(60))
         .build()
         .unwrap();
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         let _ = tx.send(sid, data);
     });
     let base = start(&eio).await;

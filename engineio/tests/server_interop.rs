@@ -18,8 +18,7 @@ const T: Duration = Duration::from_secs(15);
 /// reports every disconnect reason.
 async fn echo() -> (Server, String, UnboundedReceiver<DisconnectReason>) {
     let eio = Server::new();
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         if matches!(&data, Data::Text(t) if t == "disconnect") {
             let _ = tx.disconnect(sid);
         } else {
@@ -27,7 +26,7 @@ async fn echo() -> (Server, String, UnboundedReceiver<DisconnectReason>) {
         }
     });
     let (dtx, drx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |_, reason| {
+    eio.on_disconnect(move |_eio, _, reason| {
         let _ = dtx.send(reason);
     });
     let base = server_util::start(&eio).await;
@@ -167,7 +166,7 @@ async fn python_async_client_polling_then_upgrade() {
 #[tokio::test]
 async fn node_client_is_refused_with_the_connect_handlers_401() {
     let eio = Server::new();
-    eio.on_connect(|_, req| match req.query_param("token").as_deref() {
+    eio.on_connect(|_eio, _, req| match req.query_param("token").as_deref() {
         Some("good") => Ok(()),
         _ => Err(engineio::server::Reject::with_body(
             json!({"message": "bad token"}),

@@ -18,12 +18,11 @@ async fn echo_server() -> (
         .max_http_buffer_size(LIMIT)
         .build()
         .unwrap();
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |tx, sid, data| {
         let _ = tx.send(sid, data);
     });
     let (dtx, drx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |_, reason| {
+    eio.on_disconnect(move |_eio, _, reason| {
         let _ = dtx.send(reason);
     });
     let base = start(&eio).await;
@@ -105,7 +104,7 @@ async fn inbound_backlog_applies_backpressure() {
     let eio = Server::builder().max_queued_packets(4).build().unwrap();
     let got: Arc<Mutex<Vec<String>>> = Arc::default();
     let g = got.clone();
-    eio.on_message_async(move |_, data| {
+    eio.on_message_async(move |_eio, _, data| {
         let g = g.clone();
         async move {
             tokio::time::sleep(Duration::from_millis(20)).await;

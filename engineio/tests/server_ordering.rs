@@ -31,7 +31,7 @@ fn recording(builder: engineio::server::ServerBuilder) -> (Server, Inbox) {
     let eio = builder.build().unwrap();
     let inbox: Inbox = Arc::default();
     let log = inbox.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |_eio, sid, data| {
         if let Data::Text(t) = data {
             log.lock()
                 .unwrap()

@@ -12,7 +12,7 @@ use server_util::*;
 async fn shutdown_closes_every_session_and_stops_serving() {
     let eio = Server::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_disconnect(move |_, reason| {
+    eio.on_disconnect(move |_eio, _, reason| {
         let _ = tx.send(reason);
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -136,7 +136,7 @@ mod from_a_handler {
         tokio::task::JoinHandle<engineio::server::Result<()>>,
     ) {
         let (tx, rx) = unbounded_channel();
-        eio.on_disconnect(move |sid, reason| {
+        eio.on_disconnect(move |_eio, sid, reason| {
             let _ = tx.send((sid, reason));
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -190,8 +190,7 @@ mod from_a_handler {
     /// An async message handler that awaits `shutdown` on `stop`.
     fn stop_on_message_async(eio: &Server) -> UnboundedReceiver<Outcome> {
         let (tx, rx) = unbounded_channel();
-        let e = eio.clone();
-        eio.on_message_async(move |_, data| {
+        eio.on_message_async(move |e, _, data| {
             let (e, tx) = (e.clone(), tx.clone());
             async move {
                 if matches!(&data, Data::Text(t) if t == "stop") {
@@ -247,8 +246,7 @@ mod from_a_handler {
     async fn sync_message_handler() {
         let eio = Server::new();
         let (tx, mut outcome) = unbounded_channel();
-        let e = eio.clone();
-        eio.on_message(move |_, data| {
+        eio.on_message(move |e, _, data| {
             if matches!(&data, Data::Text(t) if t == "stop") {
                 let (e, tx) = (e.clone(), tx.clone());
                 tokio::spawn(async move {
@@ -270,8 +268,7 @@ mod from_a_handler {
     async fn async_connect_handler() {
         let eio = Server::new();
         let (tx, mut outcome) = unbounded_channel();
-        let e = eio.clone();
-        eio.on_connect_async(move |_, req| {
+        eio.on_connect_async(move |e, _, req| {
             let (e, tx) = (e.clone(), tx.clone());
             async move {
                 if req.query_param("stop").is_some() {
@@ -296,8 +293,7 @@ mod from_a_handler {
         let eio = Server::new();
         let (tx, mut outcome) = unbounded_channel();
         let (dtx, disconnects) = unbounded_channel();
-        let e = eio.clone();
-        eio.on_disconnect_async(move |sid, reason| {
+        eio.on_disconnect_async(move |e, sid, reason| {
             let (e, tx, dtx) = (e.clone(), tx.clone(), dtx.clone());
             async move {
                 let _ = dtx.send((sid, reason));

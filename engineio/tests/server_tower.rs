@@ -59,12 +59,11 @@ async fn mounts_in_axum_with_the_real_remote_address() {
         .build()
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    eio.on_connect(move |_, req| {
+    eio.on_connect(move |_eio, _, req| {
         let _ = tx.send(req.remote_addr());
         Ok(())
     });
-    let echo = eio.clone();
-    eio.on_message(move |sid, data| {
+    eio.on_message(move |echo, sid, data| {
         let _ = echo.send(sid, data);
     });
     let app = axum::Router::new()

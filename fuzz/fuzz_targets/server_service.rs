@@ -197,9 +197,8 @@ fn server() -> Server {
         .max_queued_packets(8)
         .build()
         .expect("server");
-    let tx = eio.clone();
-    eio.on_message(move |sid, data| {
-        let _ = tx.send(sid, data);
+    eio.on_message(|eio, sid, data| {
+        let _ = eio.send(sid, data);
     });
     eio
 }

@@ -8,18 +8,18 @@
 //! sockets or the heartbeats (and the messages of one session still arrive
 //! in order unless `async_handlers` is set). `send`, `disconnect` and the
 //! session-data methods never need a runtime and may be called from any
-//! thread. Handlers that hold a clone of the server keep its runtime thread
-//! alive until [`Server::shutdown`], which unregisters them.
+//! thread. Every handler gets the server as its first argument, so it
+//! needs no clone of its own: the last clone dropped stops the runtime
+//! thread and ends every session (without calling the disconnect handler).
 //!
 //! ```no_run
 //! use engineio::server::blocking::Server;
 //!
 //! # fn main() -> Result<(), engineio::server::ServerError> {
 //! let eio = Server::new()?;
-//! let tx = eio.clone();
-//! eio.on_message(move |sid, data| {
+//! eio.on_message(|eio, sid, data| {
 //!     std::thread::sleep(std::time::Duration::from_millis(10)); // blocking is fine
-//!     let _ = tx.send(sid, data);
+//!     let _ = eio.send(sid, data);
 //! });
 //! eio.serve_blocking("127.0.0.1:5000")?; // returns after `shutdown`
 //! # Ok(()) }
@@ -149,35 +149,104 @@ impl Server {
         self.inner.options()
     }
 
-    /// Sets the connect handler; it may block. See
+    /// The blocking handle a handler gets: the async server it was called
+    /// with, and this server's runtime if it is still running. Handlers keep
+    /// only a weak reference to the runtime, so registering one makes no
+    /// cycle that would keep the runtime thread alive.
+    fn handler_context(&self) -> impl Fn(super::Server) -> Option<Server> + Send + Sync + 'static {
+        let rt = Arc::downgrade(&self.rt);
+        move |inner| rt.upgrade().map(|rt| Server { inner, rt })
+    }
+
+    /// Sets the connect handler; it may block. It gets this server, the
+    /// new session's id and the handshake request. See
     /// [`super::Server::on_connect`].
+    ///
+    /// ```
+    /// use engineio::server::{blocking::Server, Reject};
+    /// let eio = Server::new().unwrap();
+    /// eio.on_connect(|eio, sid, req| {
+    ///     let name = req.query_param("name").ok_or_else(Reject::unauthorized)?;
+    ///     let _ = eio.save_session(sid, name);
+    ///     Ok(())
+    /// });
+    /// ```
     pub fn on_connect<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, &ConnectRequest) -> std::result::Result<(), Reject> + Send + Sync + 'static,
+        F: Fn(&Server, Sid, &ConnectRequest) -> std::result::Result<(), Reject>
+            + Send
+            + Sync
+            + 'static,
     {
-        let h = handlers::connect_blocking(f);
+        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
+        let h: handlers::ConnectFn = Arc::new(move |inner, sid, req| {
+            let (f, context) = (f.clone(), context.clone());
+            Box::pin(async move {
+                let task = tokio::task::spawn_blocking(move || {
+                    let server = context(inner).ok_or_else(Reject::unauthorized)?;
+                    handlers::blocking_handler_of(sid, || f(&server, sid, &req))
+                });
+                handlers::join_blocking(task)
+                    .await
+                    .unwrap_or_else(|| Err(Reject::unauthorized()))
+            })
+        });
         self.inner.set_raw_handlers(|hs| hs.connect = Some(h));
         self
     }
 
-    /// Sets the message handler; it may block. See
-    /// [`super::Server::on_message`].
+    /// Sets the message handler; it may block. It gets this server, the
+    /// session's id and the message. See [`super::Server::on_message`].
+    ///
+    /// ```
+    /// let eio = engineio::server::blocking::Server::new().unwrap();
+    /// eio.on_message(|eio, sid, data| {
+    ///     let _ = eio.send(sid, data); // echo
+    /// });
+    /// ```
     pub fn on_message<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, Data) + Send + Sync + 'static,
+        F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
     {
-        let h = handlers::message_blocking(f);
+        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
+        let h: handlers::MessageFn = Arc::new(move |inner, sid, data| {
+            let (f, context) = (f.clone(), context.clone());
+            Box::pin(async move {
+                let task = tokio::task::spawn_blocking(move || {
+                    if let Some(server) = context(inner) {
+                        handlers::blocking_handler_of(sid, || f(&server, sid, data));
+                    }
+                });
+                handlers::join_blocking(task).await;
+            })
+        });
         self.inner.set_raw_handlers(|hs| hs.message = Some(h));
         self
     }
 
     /// Sets the disconnect handler; it may block. See
     /// [`super::Server::on_disconnect`].
+    ///
+    /// ```
+    /// let eio = engineio::server::blocking::Server::new().unwrap();
+    /// eio.on_disconnect(|_eio, sid, reason| println!("{sid} left: {reason}"));
+    /// ```
     pub fn on_disconnect<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+        F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
     {
-        let h = handlers::disconnect_blocking(f);
+        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
+        let h: handlers::DisconnectFn = Arc::new(move |inner, sid, reason| {
+            let (f, context) = (f.clone(), context.clone());
+            Box::pin(async move {
+                let task = tokio::task::spawn_blocking(move || {
+                    if let Some(server) = context(inner) {
+                        handlers::blocking_handler_of(sid, || f(&server, sid, reason));
+                    }
+                });
+                handlers::join_blocking(task).await;
+            })
+        });
         self.inner.set_raw_handlers(|hs| hs.disconnect = Some(h));
         self
     }
@@ -190,6 +259,12 @@ impl Server {
     /// Queues a JSON message (see [`super::Server::send_json`]).
     pub fn send_json<T: serde::Serialize + ?Sized>(&self, sid: Sid, value: &T) -> Result<()> {
         self.inner.send_json(sid, value)
+    }
+
+    /// Queues a message for every open session; returns how many (see
+    /// [`super::Server::send_all`]).
+    pub fn send_all(&self, data: impl Into<Data>) -> usize {
+        self.inner.send_all(data)
     }
 
     /// Closes a session (see [`super::Server::disconnect`]).

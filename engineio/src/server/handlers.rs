@@ -21,13 +21,18 @@ use engineio_proto::{Data, DisconnectReason, Sid};
 use futures_util::FutureExt as _;
 
 use super::request::ConnectRequest;
+use super::Server;
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
+// Each handler gets the server it was registered on, made from the session's
+// weak reference when the handler is called: the stored closures never hold
+// the server, so registering a handler makes no `Arc` cycle.
 pub(crate) type ConnectFn =
-    Arc<dyn Fn(Sid, ConnectRequest) -> BoxFuture<Result<(), Reject>> + Send + Sync>;
-pub(crate) type MessageFn = Arc<dyn Fn(Sid, Data) -> BoxFuture<()> + Send + Sync>;
-pub(crate) type DisconnectFn = Arc<dyn Fn(Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+    Arc<dyn Fn(Server, Sid, ConnectRequest) -> BoxFuture<Result<(), Reject>> + Send + Sync>;
+pub(crate) type MessageFn = Arc<dyn Fn(Server, Sid, Data) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type DisconnectFn =
+    Arc<dyn Fn(Server, Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
 
 /// The handlers registered on a server.
 #[derive(Default, Clone)]
@@ -80,59 +85,59 @@ impl Default for Reject {
 
 pub(crate) fn connect_sync<F>(f: F) -> ConnectFn
 where
-    F: Fn(Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
+    F: Fn(&Server, Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
 {
     let f = Arc::new(f);
-    Arc::new(move |sid, req| {
+    Arc::new(move |server, sid, req| {
         let f = f.clone();
-        Box::pin(async move { f(sid, &req) })
+        Box::pin(async move { f(&server, sid, &req) })
     })
 }
 
 pub(crate) fn connect_async<F, Fut>(f: F) -> ConnectFn
 where
-    F: Fn(Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
+    F: Fn(Server, Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), Reject>> + Send + 'static,
 {
-    Arc::new(move |sid, req| Box::pin(f(sid, req)))
+    Arc::new(move |server, sid, req| Box::pin(f(server, sid, req)))
 }
 
 pub(crate) fn message_sync<F>(f: F) -> MessageFn
 where
-    F: Fn(Sid, Data) + Send + Sync + 'static,
+    F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
 {
     let f = Arc::new(f);
-    Arc::new(move |sid, data| {
+    Arc::new(move |server, sid, data| {
         let f = f.clone();
-        Box::pin(async move { f(sid, data) })
+        Box::pin(async move { f(&server, sid, data) })
     })
 }
 
 pub(crate) fn message_async<F, Fut>(f: F) -> MessageFn
 where
-    F: Fn(Sid, Data) -> Fut + Send + Sync + 'static,
+    F: Fn(Server, Sid, Data) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |sid, data| Box::pin(f(sid, data)))
+    Arc::new(move |server, sid, data| Box::pin(f(server, sid, data)))
 }
 
 pub(crate) fn disconnect_sync<F>(f: F) -> DisconnectFn
 where
-    F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+    F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
 {
     let f = Arc::new(f);
-    Arc::new(move |sid, reason| {
+    Arc::new(move |server, sid, reason| {
         let f = f.clone();
-        Box::pin(async move { f(sid, reason) })
+        Box::pin(async move { f(&server, sid, reason) })
     })
 }
 
 pub(crate) fn disconnect_async<F, Fut>(f: F) -> DisconnectFn
 where
-    F: Fn(Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
+    F: Fn(Server, Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |sid, reason| Box::pin(f(sid, reason)))
+    Arc::new(move |server, sid, reason| Box::pin(f(server, sid, reason)))
 }
 
 tokio::task_local! {
@@ -160,7 +165,7 @@ pub(crate) fn as_handler_of<R>(sid: Sid, f: impl FnOnce() -> R) -> R {
 
 /// Runs a blocking handler for session `sid` on this (blocking-pool) thread.
 #[cfg(feature = "blocking")]
-fn blocking_handler_of<R>(sid: Sid, f: impl FnOnce() -> R) -> R {
+pub(crate) fn blocking_handler_of<R>(sid: Sid, f: impl FnOnce() -> R) -> R {
     struct Reset(Option<Sid>);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -199,60 +204,12 @@ pub(crate) fn log_panic(what: &'static str, sid: Sid, panic: &(dyn std::any::Any
 /// Awaits a `spawn_blocking` task, re-raising its panic so that
 /// [`guarded`] logs it like any other handler panic.
 #[cfg(feature = "blocking")]
-async fn join_blocking<T: Send + 'static>(task: tokio::task::JoinHandle<T>) -> Option<T> {
+pub(crate) async fn join_blocking<T: Send + 'static>(
+    task: tokio::task::JoinHandle<T>,
+) -> Option<T> {
     match task.await {
         Ok(v) => Some(v),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => None,
     }
-}
-
-#[cfg(feature = "blocking")]
-pub(crate) fn connect_blocking<F>(f: F) -> ConnectFn
-where
-    F: Fn(Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |sid, req| {
-        let f = f.clone();
-        Box::pin(async move {
-            let task =
-                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, &req)));
-            join_blocking(task)
-                .await
-                .unwrap_or_else(|| Err(Reject::unauthorized()))
-        })
-    })
-}
-
-#[cfg(feature = "blocking")]
-pub(crate) fn message_blocking<F>(f: F) -> MessageFn
-where
-    F: Fn(Sid, Data) + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |sid, data| {
-        let f = f.clone();
-        Box::pin(async move {
-            let task =
-                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, data)));
-            join_blocking(task).await;
-        })
-    })
-}
-
-#[cfg(feature = "blocking")]
-pub(crate) fn disconnect_blocking<F>(f: F) -> DisconnectFn
-where
-    F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |sid, reason| {
-        let f = f.clone();
-        Box::pin(async move {
-            let task =
-                tokio::task::spawn_blocking(move || blocking_handler_of(sid, || f(sid, reason)));
-            join_blocking(task).await;
-        })
-    })
 }

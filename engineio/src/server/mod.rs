@@ -18,8 +18,14 @@
 //!  Server::send / disconnect / sessions: callable from any thread or task
 //! ```
 //!
-//! A [`Server`] is a cheap handle (an `Arc`); clone it into handlers and
-//! background tasks. The protocol itself (heartbeats, queues, the upgrade,
+//! A [`Server`] is a cheap handle (an `Arc`). Every handler gets the server
+//! as its first argument (as client handlers get their client), so a handler
+//! never needs a clone of its own; clone it into background tasks. The
+//! sessions, their timers and WebSocket tasks hold only a weak reference:
+//! once the last handle is gone (the application's clones, and the services
+//! and [`Server::serve`] futures made from it), the server is dropped and
+//! closes every session, as a [`Server::shutdown`] would but without waiting
+//! and without calling the disconnect handler. The protocol itself (heartbeats, queues, the upgrade,
 //! overlapping requests) is decided by [`engineio_proto::ServerSession`];
 //! this module only moves bytes and runs timers and handlers. A handler
 //! that waits (an async handler awaiting IO, a blocking handler on the
@@ -34,15 +40,14 @@
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let eio = Server::new();
-//! let tx = eio.clone();
-//! eio.on_connect(|sid, req| {
+//! eio.on_connect(|_eio, sid, req| {
 //!     println!("connect {sid} from {:?}", req.remote_addr());
 //!     Ok(())
 //! })
-//! .on_message(move |sid, data| {
-//!     let _ = tx.send(sid, data); // echo
+//! .on_message(|eio, sid, data| {
+//!     let _ = eio.send(sid, data); // echo
 //! })
-//! .on_disconnect(|sid, reason| println!("disconnect {sid}: {reason}"));
+//! .on_disconnect(|_eio, sid, reason| println!("disconnect {sid}: {reason}"));
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 //! eio.serve(listener).await?;
@@ -65,6 +70,7 @@
 //! | `eio.send(sid, str / bytes)`, `eio.send(sid, dict)` | [`Server::send`] with `&str`/`String`/`Vec<u8>`/`Bytes`, [`Server::send_json`] |
 //! | `eio.disconnect(sid)`, `eio.disconnect()` | [`Server::disconnect`], [`Server::disconnect_all`] |
 //! | `eio.transport(sid)`, `eio.sockets` | [`Server::transport`], [`Server::sids`] |
+//! | `for sid in eio.sockets: eio.send(sid, ...)` | [`Server::send_all`] |
 //! | `get_session`, `save_session`, `with eio.session(sid)` | [`Server::get_session`], [`Server::save_session`], [`Server::with_session`] (typed) |
 //! | `eio.shutdown()` | [`Server::shutdown`] (also closes the sessions, with a timeout) |
 //! | `start_background_task`, `sleep`, `create_queue`, `create_event` | `tokio::spawn`, `tokio::time::sleep`, `tokio::sync::{mpsc, Notify}` (threads and `std::sync` with [`blocking::Server`]) |
@@ -277,6 +283,29 @@ impl Shared {
     }
 }
 
+/// The last handle on the server is gone (no [`Server`], service or
+/// [`Server::serve`] future is left): every session still open ends as on a
+/// timed-out shutdown. Its WebSocket sends a close frame, a pending GET
+/// would get a `close` packet, its timer task ends and its data is dropped.
+/// No disconnect handler runs: the handlers go with the server.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let sessions = std::mem::take(
+            self.sessions
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for handle in sessions.into_values() {
+            handle.input(|inner, _| {
+                inner
+                    .core
+                    .handle_transport_closed(DisconnectReason::ServerDisconnect)
+            });
+            *lock(&handle.user) = None;
+        }
+    }
+}
+
 /// Hashes sids for the session table: they are 120 random bits from a
 /// CSPRNG, so a cheap mix of their bytes spreads them as well as SipHash
 /// would. Peers only look sids up (they cannot choose the sids that are
@@ -398,6 +427,11 @@ impl Server {
         &self.shared
     }
 
+    /// The handle handed to a handler.
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Server {
+        Server { shared }
+    }
+
     /// The server's options (with the path normalised).
     pub fn options(&self) -> &ServerOptions {
         &self.shared.options
@@ -405,22 +439,31 @@ impl Server {
 
     /// Sets the connect handler (python's `@eio.on('connect')`), a plain
     /// closure run on the runtime while the handshake waits; it must not
-    /// block (use [`Server::on_connect_async`] for IO). `Err(Reject)`
+    /// block (use [`Server::on_connect_async`] for IO). It gets the server,
+    /// the new session's id and the handshake request. `Err(Reject)`
     /// refuses the session with `401` and a JSON body; a panic refuses it
-    /// with `"Unauthorized"`. The session exists while the handler runs, so
-    /// it may call [`Server::save_session`] or [`Server::send`].
+    /// with `"Unauthorized"`. The session exists while the handler runs (and
+    /// is already in [`Server::sids`], as python adds it to `sockets`), so
+    /// it may call [`Server::save_session`], [`Server::send`] or
+    /// [`Server::send_all`].
     ///
     /// ```
     /// use engineio::server::{Reject, Server};
     /// let eio = Server::new();
-    /// eio.on_connect(|_sid, req| match req.query_param("token").as_deref() {
-    ///     Some("secret") => Ok(()),
+    /// eio.on_connect(|eio, sid, req| match req.query_param("token").as_deref() {
+    ///     Some("secret") => {
+    ///         let _ = eio.send_all(format!("{sid} joined")); // the new one too
+    ///         Ok(())
+    ///     }
     ///     _ => Err(Reject::unauthorized()),
     /// });
     /// ```
     pub fn on_connect<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, &ConnectRequest) -> std::result::Result<(), Reject> + Send + Sync + 'static,
+        F: Fn(&Server, Sid, &ConnectRequest) -> std::result::Result<(), Reject>
+            + Send
+            + Sync
+            + 'static,
     {
         let h = handlers::connect_sync(f);
         self.shared.set_handlers(|hs| hs.connect = Some(h));
@@ -432,13 +475,13 @@ impl Server {
     /// ```
     /// use engineio::server::{Reject, Server};
     /// let eio = Server::new();
-    /// eio.on_connect_async(|_sid, req| async move {
+    /// eio.on_connect_async(|_eio, _sid, req| async move {
     ///     if req.cookie("session").is_some() { Ok(()) } else { Err(Reject::with_body("login first")) }
     /// });
     /// ```
     pub fn on_connect_async<F, Fut>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
+        F: Fn(Server, Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = std::result::Result<(), Reject>> + Send + 'static,
     {
         let h = handlers::connect_async(f);
@@ -446,7 +489,8 @@ impl Server {
         self
     }
 
-    /// Sets the message handler, a plain closure. It runs on the task that
+    /// Sets the message handler, a plain closure that gets the server, the
+    /// session's id and the message. It runs on the task that
     /// read the message (a WebSocket) or on the session's handler task
     /// (polling), so it must not block the runtime: use
     /// [`Server::on_message_async`] for IO, or [`blocking::Server`] for
@@ -456,34 +500,33 @@ impl Server {
     /// ```
     /// use engineio::server::{Data, Server};
     /// let eio = Server::new();
-    /// let tx = eio.clone();
-    /// eio.on_message(move |sid, data| match data {
-    ///     Data::Text(t) => { let _ = tx.send(sid, format!("you said {t}")); }
-    ///     Data::Binary(b) => { let _ = tx.send(sid, b); }
+    /// eio.on_message(|eio, sid, data| match data {
+    ///     Data::Text(t) => { let _ = eio.send(sid, format!("you said {t}")); }
+    ///     Data::Binary(b) => { let _ = eio.send(sid, b); }
     /// });
     /// ```
     pub fn on_message<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, Data) + Send + Sync + 'static,
+        F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
     {
         let h = handlers::message_sync(f);
         self.shared.set_handlers(|hs| hs.message = Some(h));
         self
     }
 
-    /// Sets an async message handler (see [`Server::on_message`]).
+    /// Sets an async message handler (see [`Server::on_message`]); it gets
+    /// its own handle on the server, to keep across awaits.
     ///
     /// ```
     /// let eio = engineio::server::Server::new();
-    /// let tx = eio.clone();
-    /// eio.on_message_async(move |sid, data| {
-    ///     let tx = tx.clone();
-    ///     async move { let _ = tx.send(sid, data); }
+    /// eio.on_message_async(|eio, sid, data| async move {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    ///     let _ = eio.send(sid, data);
     /// });
     /// ```
     pub fn on_message_async<F, Fut>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, Data) -> Fut + Send + Sync + 'static,
+        F: Fn(Server, Sid, Data) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let h = handlers::message_async(f);
@@ -497,11 +540,14 @@ impl Server {
     ///
     /// ```
     /// let eio = engineio::server::Server::new();
-    /// eio.on_disconnect(|sid, reason| println!("{sid} left: {reason}"));
+    /// eio.on_disconnect(|eio, sid, reason| {
+    ///     println!("{sid} left: {reason}");
+    ///     let _ = eio.send_all(format!("{sid} left"));
+    /// });
     /// ```
     pub fn on_disconnect<F>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, DisconnectReason) + Send + Sync + 'static,
+        F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
     {
         let h = handlers::disconnect_sync(f);
         self.shared.set_handlers(|hs| hs.disconnect = Some(h));
@@ -512,11 +558,11 @@ impl Server {
     ///
     /// ```
     /// let eio = engineio::server::Server::new();
-    /// eio.on_disconnect_async(|sid, reason| async move { println!("{sid}: {reason}") });
+    /// eio.on_disconnect_async(|_eio, sid, reason| async move { println!("{sid}: {reason}") });
     /// ```
     pub fn on_disconnect_async<F, Fut>(&self, f: F) -> &Self
     where
-        F: Fn(Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
+        F: Fn(Server, Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let h = handlers::disconnect_async(f);
@@ -591,14 +637,35 @@ impl Server {
         Ok(self.handle(sid)?.transport())
     }
 
-    /// The ids of the open sessions (python's `sockets` keys).
+    /// The ids of the open sessions (python's `sockets` keys), including a
+    /// session whose connect handler is running (python adds a socket to
+    /// `sockets` before it calls `connect`), in no particular order.
     pub fn sids(&self) -> Vec<Sid> {
+        self.open_sessions().map(|h| h.sid).collect()
+    }
+
+    /// The open sessions, as [`Server::sids`] lists them.
+    fn open_sessions(&self) -> impl Iterator<Item = Arc<SessionHandle>> {
         self.shared
             .all_sessions()
-            .iter()
-            .filter(|h| h.is_accepted() && !h.is_closed())
-            .map(|h| h.sid)
-            .collect()
+            .into_iter()
+            .filter(|h| !h.is_closed())
+    }
+
+    /// Queues a message for every open session (those of [`Server::sids`],
+    /// so also a session whose connect handler is running); returns how many
+    /// sessions it was queued for. Never waits. The message's bytes are
+    /// shared between the sessions, not copied.
+    ///
+    /// ```
+    /// let eio = engineio::server::Server::new();
+    /// assert_eq!(eio.send_all("tick"), 0); // no session yet
+    /// ```
+    pub fn send_all(&self, data: impl Into<Data>) -> usize {
+        let data = data.into();
+        self.open_sessions()
+            .filter(|h| h.input(|inner, _| inner.core.send(data.clone())).is_ok())
+            .count()
     }
 
     /// A copy of the session's user data (python's `get_session`), `None`

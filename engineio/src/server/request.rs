@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Full};
 use super::handlers::{guarded, Reject};
 use super::session::SessionHandle;
 use super::websocket::{self, wants_websocket};
-use super::{RemoteAddr, Shared};
+use super::{RemoteAddr, Server, Shared};
 use crate::http::{compression, cors};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -331,7 +331,13 @@ async fn handshake(
     let remote = remote_addr(shared, &parts);
     if let Some(connect) = shared.handlers().connect {
         let req = ConnectRequest::new(&parts, remote, transport);
-        let reject = match guarded("connect", sid, connect(sid, req)).await {
+        let reject = match guarded(
+            "connect",
+            sid,
+            connect(Server::from_shared(shared.clone()), sid, req),
+        )
+        .await
+        {
             Some(Ok(())) => None,
             Some(Err(r)) => Some(r),
             None => Some(Reject::unauthorized()),

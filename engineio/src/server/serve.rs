@@ -1,6 +1,12 @@
 //! The standalone server: a hyper-util accept loop (HTTP/1.1 and HTTP/2,
 //! with upgrades) that stops on [`Server::shutdown`] and drains its
 //! connections gracefully.
+//!
+//! The connections are tasks of a [`JoinSet`] owned by the `serve` future:
+//! dropping that future (aborting its task, or losing a `select!`) aborts
+//! them, so nothing it started keeps the server alive. WebSocket sockets
+//! are tasks of their own, holding only their session (see
+//! [`super::Server`]'s model).
 
 use std::time::Duration;
 
@@ -13,6 +19,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 use tower_service::Service;
 
@@ -24,7 +31,8 @@ impl Server {
     /// Serves Engine.IO alone on `listener` (other paths get `404`) until
     /// [`Server::shutdown`] has closed the sessions; then stops accepting
     /// and waits, up to the shutdown's deadline, for open HTTP connections
-    /// to finish.
+    /// to finish. Dropping the returned future stops the server at once: it
+    /// closes the listener and every connection it accepted.
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> std::io::Result<()> {
@@ -76,6 +84,7 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(self.options().http_request_timeout);
         let graceful = GracefulShutdown::new();
+        let mut connections = JoinSet::new();
         let mut stop = self.shared().stop_accepting.subscribe();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, path = %self.options().path, "engine.io server listening");
@@ -95,6 +104,8 @@ impl Server {
                     // The returned `Ref` is not `Send`: drop it right here.
                     let _ = stop.wait_for(|stop| *stop).await;
                 } => break,
+                // Reap finished connections, so the set holds only live ones.
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let _ = stream.set_nodelay(true);
             let svc = service
@@ -107,7 +118,7 @@ impl Server {
                 .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
                 .into_owned();
             let conn = graceful.watch(conn);
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
@@ -121,6 +132,7 @@ impl Server {
             }
             None => graceful.shutdown().await,
         }
+        // Past the deadline: `connections` aborts what is left as it drops.
         Ok(())
     }
 }

@@ -33,7 +33,7 @@ use engineio_proto::{
 use tokio::sync::Notify;
 
 use super::handlers::{as_handler_of, guarded, log_panic, BoxFuture};
-use super::Shared;
+use super::{Server, Shared};
 
 /// What the handler task receives, in order.
 #[derive(Debug)]
@@ -344,10 +344,16 @@ impl SessionHandle {
     /// costs no task switch. A handler that has to wait moves, with the rest
     /// of the queue, to a handler task, so the socket never waits for it;
     /// the disconnect handler always runs on a handler task.
-    pub(crate) fn run_handlers_here(self: &Arc<Self>, shared: &Arc<Shared>, cx: &mut Context<'_>) {
+    pub(crate) fn run_handlers_here(self: &Arc<Self>, cx: &mut Context<'_>) {
         if !std::mem::take(&mut lock(&self.inner).handlers_deferred) {
             return;
         }
+        // The server is gone: its sessions are being closed (see `Shared`'s
+        // `Drop`), and no handler runs any more.
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let shared = &shared;
         let sid = self.sid;
         let handlers = shared.handlers();
         while let Some(ev) = self.next_event() {
@@ -365,7 +371,7 @@ impl SessionHandle {
                 self.message_done();
                 continue;
             };
-            let mut fut = h(sid, data);
+            let mut fut = h(Server::from_shared(shared.clone()), sid, data);
             if shared.options.async_handlers {
                 self.spawn_message(fut);
                 continue;
@@ -397,7 +403,7 @@ impl SessionHandle {
                 HandlerEvent::Message(data) => match shared.handlers().message {
                     None => self.message_done(),
                     Some(h) => {
-                        let fut = h(sid, data);
+                        let fut = h(Server::from_shared(shared.clone()), sid, data);
                         if shared.options.async_handlers {
                             self.spawn_message(fut);
                         } else {
@@ -407,7 +413,12 @@ impl SessionHandle {
                 },
                 HandlerEvent::Disconnect(reason) => {
                     if let Some(h) = shared.handlers().disconnect {
-                        guarded("disconnect", sid, h(sid, reason)).await;
+                        guarded(
+                            "disconnect",
+                            sid,
+                            h(Server::from_shared(shared.clone()), sid, reason),
+                        )
+                        .await;
                     }
                     // The last event: this task stays the session's last
                     // handler task (`handler_running` stays set). A session

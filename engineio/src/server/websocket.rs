@@ -82,7 +82,7 @@ pub(crate) fn start_direct(
     let (resp, fut) = upgrade;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     handle.output(|inner, _| inner.active_ws = Some(id));
-    spawn_socket(shared.clone(), handle, fut, id);
+    spawn_socket(shared, handle, fut, id);
     resp
 }
 
@@ -105,7 +105,7 @@ pub(crate) fn start_upgrade(
         r
     });
     match begun {
-        Ok(()) => spawn_socket(shared.clone(), handle, fut, id),
+        Ok(()) => spawn_socket(shared, handle, fut, id),
         Err(RequestError::DuplicateUpgrade) => {
             // The reference completes the handshake and closes the new
             // socket; the session's own WebSocket is untouched.
@@ -193,7 +193,6 @@ enum State {
 struct Socket<S> {
     io: S,
     handle: Arc<SessionHandle>,
-    shared: Arc<Shared>,
     id: u64,
     backlog_limit: usize,
     decoder: MessageDecoder,
@@ -209,7 +208,13 @@ struct Socket<S> {
     state: State,
 }
 
-fn spawn_socket(shared: Arc<Shared>, handle: Arc<SessionHandle>, fut: UpgradeFut, id: u64) {
+/// Runs the WebSocket of `handle` once the upgrade completes. The task keeps
+/// no reference to the server (the session's weak one serves the handlers),
+/// so an open WebSocket does not keep a dropped server alive.
+fn spawn_socket(shared: &Shared, handle: Arc<SessionHandle>, fut: UpgradeFut, id: u64) {
+    let backlog_limit = shared.options.max_queued_packets;
+    let decoder = MessageDecoder::new(shared.options.max_http_buffer_size)
+        .with_max_chunks(shared.options.max_buffered_chunks);
     tokio::spawn(async move {
         match fut.await {
             Ok(ws) => {
@@ -217,10 +222,8 @@ fn spawn_socket(shared: Arc<Shared>, handle: Arc<SessionHandle>, fut: UpgradeFut
                     io: ws.into_inner(),
                     handle: handle.clone(),
                     id,
-                    backlog_limit: shared.options.max_queued_packets,
-                    decoder: MessageDecoder::new(shared.options.max_http_buffer_size)
-                        .with_max_chunks(shared.options.max_buffered_chunks),
-                    shared,
+                    backlog_limit,
+                    decoder,
                     input: BytesMut::new(),
                     out: Vec::new(),
                     written: 0,
@@ -357,7 +360,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     inner.defer_handlers = true;
                     feed(inner, id, now, packet)
                 });
-                self.handle.run_handlers_here(&self.shared, cx);
+                self.handle.run_handlers_here(cx);
                 match step {
                     Step::Continue => {}
                     Step::Reply(p) => ws::encode_packet(&mut self.out, &p),
