@@ -6,6 +6,7 @@
 pub use engineio_proto as proto;
 
 pub mod client;
+mod clock;
 pub use client::{Client, ClientBuilder, ClientError, ClientEvent, ClientOptions};
 mod http;
 pub mod server;

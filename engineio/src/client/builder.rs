@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -16,6 +16,7 @@ use super::options::{ClientOptions, HttpClient};
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
 use super::{sigint, wait_set, Client, Inner, Shared, State};
+use crate::clock::now;
 use crate::proto::{
     payload, ClientConfig, ClientSession, Data, DisconnectReason, Packet, TransportKind,
 };
@@ -442,7 +443,7 @@ async fn handshake(
             // Within `max_payload_size` already.
             let packets = payload::decode(answer.body, usize::MAX)
                 .map_err(|e| ClientError::Protocol(format!("handshake answer: {e}")))?;
-            let now = Instant::now();
+            let now = now();
             if let Some(first) = packets.first() {
                 check_open(first)?;
             }
@@ -469,7 +470,7 @@ async fn handshake(
                     ClientError::Protocol("the server closed the WebSocket before `open`".into())
                 })?;
             check_open(&first)?;
-            session.handle_packet(Instant::now(), first);
+            session.handle_packet(now(), first);
             Some(ws)
         }
     };

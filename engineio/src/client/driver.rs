@@ -39,6 +39,7 @@ use super::handlers::{BoxFuture, Charged};
 use super::request::{HttpAnswer, RequestError, Requests};
 use super::websocket::{self, OpenError, WsConn, WsEvent, WsIo, WsSocket};
 use super::{sigint, ClientEvent, ClientSid, Shared, State};
+use crate::clock::now;
 use crate::proto::{
     payload, ClientSession, ClientSessionEvent, Data, DecodeError, DisconnectReason, Packet,
     TransportKind,
@@ -247,12 +248,12 @@ impl Driver {
             return true;
         }
         let flushing = self.post.is_some() || self.ws.as_ref().is_some_and(WsConn::flushing);
-        !flushing || self.linger_until.is_some_and(|t| Instant::now() >= t)
+        !flushing || self.linger_until.is_some_and(|t| now() >= t)
     }
 
     /// Drains the session's outputs after an input.
     fn pump(&mut self) {
-        let now = Instant::now();
+        let now = now();
         // The upgrade's last step waits for polling to be idle.
         if self.session.is_polling_paused() && self.get.is_none() && self.post.is_none() {
             if let Some(Probe::Open { .. }) = &self.probe {
@@ -348,7 +349,7 @@ impl Driver {
     /// Decodes packets of the last long poll's body while the budget has
     /// room.
     fn feed_body(&mut self) {
-        let now = Instant::now();
+        let now = now();
         while self.budget.has_room() {
             let Some(body) = &mut self.body else { return };
             match body.next_packet() {
@@ -513,7 +514,7 @@ impl Driver {
     }
 
     fn on_ws(&mut self, io: WsIo) {
-        let now = Instant::now();
+        let now = now();
         if self.ws.as_ref().is_some_and(|w| w.id == io.id) {
             match io.event {
                 WsEvent::Packet(p, _charge) => {
@@ -562,7 +563,7 @@ impl Driver {
 
     fn on_timer(&mut self) {
         self.timer_at = None;
-        let now = Instant::now();
+        let now = now();
         if self.paused {
             self.session.handle_reading_paused(now);
         }

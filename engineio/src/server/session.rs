@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 
 use super::handlers::{as_handler_of, guarded, log_panic, BoxFuture};
 use super::{Server, Shared};
+use crate::clock::now;
 
 /// What the handler task receives, in order.
 #[derive(Debug)]
@@ -142,13 +143,6 @@ pub(crate) struct SessionHandle {
     /// The JSONP callback index (digits only) of a session opened with
     /// `j=`: its polling answers and POST bodies use JSONP framing.
     pub(crate) jsonp: Option<Box<str>>,
-}
-
-/// The sessions' clock: tokio's, so that a runtime with paused time (tests,
-/// the fuzz target) drives heartbeats and timeouts in virtual time; outside
-/// a paused runtime it is the system's monotonic clock.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
