@@ -6,6 +6,8 @@
 //! message). Payload framing (several packets per HTTP body) lives in
 //! [`crate::payload`].
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::DecodeError;
@@ -351,7 +353,7 @@ impl Packet {
     /// messages as raw binary frames instead (see [`Packet::is_binary`]).
     pub fn encode_text(&self, out: &mut BytesMut) {
         match self {
-            Packet::Message(Data::Binary(b)) => crate::payload::encode_base64_segment(b, out),
+            Packet::Message(Data::Binary(b)) => encode_base64_segment(b, out),
             _ => {
                 out.reserve(self.text_len());
                 out.put_u8(self.packet_type().as_byte());
@@ -374,6 +376,35 @@ impl Packet {
             }
         }
     }
+}
+
+/// The polling form of a binary message, both directions: `b` and the
+/// standard base64 of the bytes. [`crate::payload`] frames these segments;
+/// they live here, with the rest of one packet's encoding.
+pub(crate) fn encode_base64_segment(b: &[u8], out: &mut BytesMut) {
+    let start = out.len();
+    let n = base64_segment_len(b) - 1;
+    out.reserve(1 + n);
+    out.put_u8(b'b');
+    out.resize(start + 1 + n, 0);
+    let written = STANDARD
+        .encode_slice(b, &mut out[start + 1..])
+        .unwrap_or_default();
+    out.truncate(start + 1 + written);
+}
+
+/// Bytes of [`encode_base64_segment`]'s output for `b`.
+pub(crate) fn base64_segment_len(b: &[u8]) -> usize {
+    1 + base64::encoded_len(b.len(), true).unwrap_or(0)
+}
+
+/// Decodes a `b<base64>` segment (the leading `b` included) to its bytes.
+pub(crate) fn decode_base64_segment(seg: &[u8]) -> Result<Bytes, DecodeError> {
+    let b64 = seg.strip_prefix(b"b").unwrap_or(seg);
+    STANDARD
+        .decode(b64)
+        .map(Bytes::from)
+        .map_err(|_| DecodeError::InvalidBase64)
 }
 
 #[cfg(test)]

@@ -5,32 +5,18 @@
 //! is pure: it never allocates more than the input justifies and refuses input
 //! above a caller-given byte limit.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::packet::{Data, Packet};
+use crate::packet::{base64_segment_len, decode_base64_segment, Data, Packet};
 use crate::DecodeError;
 
 /// The v4 packet separator in polling payloads.
 pub const SEPARATOR: u8 = 0x1e;
 
-pub(crate) fn encode_base64_segment(b: &[u8], out: &mut BytesMut) {
-    let start = out.len();
-    let n = base64::encoded_len(b.len(), true).unwrap_or(0);
-    out.reserve(1 + n);
-    out.put_u8(b'b');
-    out.resize(start + 1 + n, 0);
-    let written = STANDARD
-        .encode_slice(b, &mut out[start + 1..])
-        .unwrap_or_default();
-    out.truncate(start + 1 + written);
-}
-
 /// Bytes that `packet` occupies in a v4 polling payload, separator excluded.
 pub fn encoded_len(packet: &Packet) -> usize {
     match packet {
-        Packet::Message(Data::Binary(b)) => 1 + base64::encoded_len(b.len(), true).unwrap_or(0),
+        Packet::Message(Data::Binary(b)) => base64_segment_len(b),
         other => other.text_len(),
     }
 }
@@ -114,10 +100,7 @@ pub fn decode(body: Bytes, max_len: usize) -> Result<Vec<Packet>, DecodeError> {
 /// Decodes one segment of a v4 payload (a text packet or `b<base64>`).
 pub fn decode_segment(seg: Bytes) -> Result<Packet, DecodeError> {
     if seg.first() == Some(&b'b') {
-        let raw = STANDARD
-            .decode(&seg[1..])
-            .map_err(|_| DecodeError::InvalidBase64)?;
-        return Ok(Packet::Message(Data::Binary(Bytes::from(raw))));
+        return Ok(Packet::Message(Data::Binary(decode_base64_segment(&seg)?)));
     }
     Packet::decode_text(seg)
 }

@@ -33,9 +33,9 @@ use std::time::Duration;
 use engineio_proto::{Data, DisconnectReason, Sid, TransportKind};
 use tokio::sync::oneshot;
 
+use super::connect::ConnectRequest;
 use super::error::{Result, ServerError};
 use super::handlers;
-use super::request::ConnectRequest;
 use super::session::lock;
 use super::{Reject, ServerOptions};
 

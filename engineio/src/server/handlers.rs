@@ -20,7 +20,7 @@ use std::sync::Arc;
 use engineio_proto::{Data, DisconnectReason, Sid};
 use futures_util::FutureExt as _;
 
-use super::request::ConnectRequest;
+use super::connect::ConnectRequest;
 use super::Server;
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

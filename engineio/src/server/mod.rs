@@ -85,10 +85,12 @@
 //! | `json=` | messages are [`Data`]; parse text with `serde_json`, send with [`Server::send_json`] |
 //! | — (engine.io's `allowRequest`) | [`ServerBuilder::allow_request`] (403, code 4) |
 
+mod connect;
 mod error;
 mod handlers;
 mod options;
 mod request;
+mod response;
 mod serve;
 mod service;
 mod session;
@@ -111,11 +113,11 @@ pub use crate::http::{
     CookieConfig, CookieConfigBuilder, CookieError, CookieValueFn, CorsOrigins, OriginPredicate,
     StaticFiles,
 };
+pub use connect::ConnectRequest;
 pub use engineio_proto::{Data, DisconnectReason, Sid, TransportKind};
 pub use error::{Result, ServerError};
 pub use handlers::Reject;
 pub use options::{ServerBuilder, ServerOptions};
-pub use request::ConnectRequest;
 pub use service::{
     EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture, StaticFilesLayer,
     StaticFilesService,

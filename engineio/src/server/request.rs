@@ -11,180 +11,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use engineio_proto::handshake::percent_decode;
 use engineio_proto::server::{GetOutcome, PostFailure, RequestError, UPGRADE_CHECK};
 use engineio_proto::verify::{self, ErrorCode, Head, Refusal, Route};
 use engineio_proto::{payload, Packet, Sid, TransportKind};
 use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
 use http::request::Parts;
-use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
 
+use super::connect::ConnectRequest;
 use super::handlers::{guarded, Reject};
+use super::response::{empty, error, full, json, json_error, ok_response, upgrade_error, BoxError};
 use super::session::SessionHandle;
 use super::websocket::{self, wants_websocket};
 use super::{RemoteAddr, Server, Shared};
 use crate::http::{compression, cors};
-
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// What the connect handler learns about the handshake request: python's
-/// `environ`, with the real remote address.
-///
-/// ```
-/// # fn check(req: &engineio::server::ConnectRequest) {
-/// let token = req.query_param("token");
-/// let session_cookie = req.cookie("session");
-/// let ua = req.headers().get("user-agent");
-/// let peer = req.remote_addr();
-/// # let _ = (token, session_cookie, ua, peer); }
-/// ```
-#[derive(Debug, Clone)]
-pub struct ConnectRequest {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    extensions: Extensions,
-    remote_addr: Option<SocketAddr>,
-    transport: TransportKind,
-}
-
-impl ConnectRequest {
-    pub(crate) fn new(
-        parts: &Parts,
-        remote_addr: Option<SocketAddr>,
-        transport: TransportKind,
-    ) -> Self {
-        ConnectRequest {
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            extensions: parts.extensions.clone(),
-            remote_addr,
-            transport,
-        }
-    }
-
-    /// The request method (always `GET` for a handshake).
-    pub fn method(&self) -> &Method {
-        &self.method
-    }
-
-    /// The request URI.
-    pub fn uri(&self) -> &Uri {
-        &self.uri
-    }
-
-    /// The request headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The request extensions (e.g. a framework's connection info).
-    pub fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    /// The peer's address: from the hook set with
-    /// [`ServerBuilder::remote_addr`](super::ServerBuilder::remote_addr),
-    /// else the [`RemoteAddr`] or [`SocketAddr`] request extension. `None`
-    /// if the server was mounted somewhere that provides neither.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote_addr
-    }
-
-    /// The transport of the handshake.
-    pub fn transport(&self) -> TransportKind {
-        self.transport
-    }
-
-    /// The raw query string (without `?`).
-    pub fn query(&self) -> &str {
-        self.uri.query().unwrap_or("")
-    }
-
-    /// The first value of a query parameter, percent-decoded.
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query().split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == name).then(|| percent_decode(v))
-        })
-    }
-
-    /// Every cookie of the `Cookie` header(s), as `(name, value)`, split
-    /// by the `cookie` crate: names and values are trimmed, a value in
-    /// double quotes loses them, and a pair without `=` or with an empty
-    /// name is skipped. Nothing is percent-decoded.
-    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(::cookie::Cookie::split_parse)
-            .filter_map(|c| {
-                // The `_raw` forms borrow from the header, not from `c`.
-                let c = c.ok()?;
-                let value = c.value_raw()?;
-                let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-                Some((c.name_raw()?, unquoted.unwrap_or(value)))
-            })
-    }
-
-    /// The value of the first cookie called `name`.
-    pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies().find(|(k, _)| *k == name).map(|(_, v)| v)
-    }
-}
-
-fn full(
-    status: StatusCode,
-    content_type: Option<&'static str>,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = status;
-    if let Some(ct) = content_type {
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    resp
-}
-
-pub(crate) fn empty(status: StatusCode) -> Response<Full<Bytes>> {
-    full(status, None, Bytes::new())
-}
-
-fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> {
-    full(status, Some("application/json"), value.to_string())
-}
-
-fn json_error(e: ErrorCode) -> Response<Full<Bytes>> {
-    json(
-        StatusCode::BAD_REQUEST,
-        &serde_json::json!({"code": e.code(), "message": e.message()}),
-    )
-}
-
-/// A refused WebSocket upgrade: plain `400`, `text/html`, message as body.
-pub(crate) fn upgrade_error(message: &str) -> Response<Full<Bytes>> {
-    let mut resp = full(
-        StatusCode::BAD_REQUEST,
-        Some("text/html"),
-        message.to_owned(),
-    );
-    resp.headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    resp
-}
-
-fn error(is_ws: bool, e: ErrorCode) -> Response<Full<Bytes>> {
-    if is_ws {
-        upgrade_error(e.message())
-    } else {
-        json_error(e)
-    }
-}
 
 fn remote_addr(shared: &Shared, parts: &Parts) -> Option<SocketAddr> {
     shared
@@ -591,10 +433,4 @@ where
             request_error(e)
         }
     }
-}
-
-/// The answer to an accepted POST: `ok`, `text/html` (engine.io's choice,
-/// which avoids a download dialog in some browsers).
-fn ok_response() -> Response<Full<Bytes>> {
-    full(StatusCode::OK, Some("text/html"), Bytes::from_static(b"ok"))
 }

@@ -24,7 +24,7 @@ use tower::ServiceExt as _;
 use tower_service::Service;
 
 use super::error::Result;
-use super::request::BoxError;
+use super::response::BoxError;
 use super::{NotFound, RemoteAddr, Server};
 
 impl Server {

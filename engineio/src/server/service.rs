@@ -22,7 +22,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::handlers::BoxFuture;
-use super::request::{self, BoxError};
+use super::request;
+use super::response::BoxError;
 use super::Server;
 use crate::http::compression::Negotiation;
 use crate::http::static_files::StaticBody;

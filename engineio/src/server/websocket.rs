@@ -32,7 +32,7 @@ use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::request::upgrade_error;
+use super::response::upgrade_error;
 use super::session::{Inner, SessionHandle};
 use super::Shared;
 
