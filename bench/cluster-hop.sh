@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 target="${CARGO_TARGET_DIR:-$root/target}"
-(cd "$root" && cargo build --release -q -p eio)
+(cd "$root" && cargo build --release -q -p engineio-cli)
 eio="$target/release/eio"
 dir=$(mktemp -d)
 trap 'bash "$root/scripts/cluster.sh" down --dir "$dir/cluster" >/dev/null 2>&1 || true; [ -n "${direct:-}" ] && kill "$direct" 2>/dev/null; rm -rf "$dir"' EXIT

@@ -1010,7 +1010,7 @@ def svg_chart(results, key, title):
 # ---------------------------------------------------------------- main
 
 def build(args):
-    run(["cargo", "build", "--release", "-p", "eio"], cwd=ROOT)
+    run(["cargo", "build", "--release", "-p", "engineio-cli"], cwd=ROOT)
     if "node" in args.peers or "python" in args.peers or args.clients or \
             set(args.eio_clients) - {"ours", "ours-blocking"}:
         run(["bash", INTEROP / "setup.sh"], cwd=ROOT)

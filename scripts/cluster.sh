@@ -14,7 +14,7 @@
 # Other options:
 #   --port P               the balancer's port (default or 0: a free one)
 #   --dir DIR              state: pids, generated configs, logs (default target/cluster)
-#   --eio PATH             the eio binary (default: built with cargo build --release -p eio)
+#   --eio PATH             the eio binary (default: built with cargo build --release -p engineio-cli)
 #   --ping-interval MS     passed to every node (default 25000); the balancer's
 #   --ping-timeout MS      timeouts are (interval + timeout) x 4/3 (default 20000)
 #   --balancer-timeout MS  override those timeouts (to show what a short one does)
@@ -122,7 +122,7 @@ up() {
     *) echo "cluster.sh: --balancer haproxy|nginx" >&2; exit 2 ;;
   esac
   if [ -z "$eio" ]; then
-    (cd "$root" && cargo build --release -q -p eio >&2)
+    (cd "$root" && cargo build --release -q -p engineio-cli >&2)
     eio="${CARGO_TARGET_DIR:-$root/target}/release/eio"
   fi
   down

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 if [ ! -f eio/demo/node_modules/engine.io-client/dist/engine.io.min.js ]; then
   npm ci --prefix eio/demo --no-audit --no-fund
 fi
-exec cargo run --release -p eio -- serve "$@"
+exec cargo run --release -p engineio-cli -- serve "$@"

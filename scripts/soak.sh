@@ -30,7 +30,7 @@ done
 duration=$(awk "BEGIN { print $minutes * 60 }")
 
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-cargo build --release -q -p eio
+cargo build --release -q -p engineio-cli
 eio=target/release/eio
 
 # Both ends of every connection live on this machine.
