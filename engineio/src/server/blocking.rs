@@ -149,13 +149,35 @@ impl Server {
         self.inner.options()
     }
 
-    /// The blocking handle a handler gets: the async server it was called
-    /// with, and this server's runtime if it is still running. Handlers keep
-    /// only a weak reference to the runtime, so registering one makes no
-    /// cycle that would keep the runtime thread alive.
-    fn handler_context(&self) -> impl Fn(super::Server) -> Option<Server> + Send + Sync + 'static {
-        let rt = Arc::downgrade(&self.rt);
-        move |inner| rt.upgrade().map(|rt| Server { inner, rt })
+    /// Wraps a blocking handler: each call runs on tokio's blocking pool
+    /// and gets this server's blocking handle, made from the async server it
+    /// was called with and this server's runtime. Handlers keep only a weak
+    /// reference to the runtime, so registering one makes no cycle that
+    /// would keep the runtime thread alive; once it is gone (or the handler
+    /// panicked) the call's answer is `gone()`.
+    fn blocking<A, R, F>(&self, f: F, gone: fn() -> R) -> handlers::HandlerFn<A, R>
+    where
+        A: Send + 'static,
+        R: Send + 'static,
+        F: Fn(&Server, Sid, A) -> R + Send + Sync + 'static,
+    {
+        let (f, rt) = (Arc::new(f), Arc::downgrade(&self.rt));
+        Arc::new(move |inner, sid, arg| {
+            let (f, rt) = (f.clone(), rt.clone());
+            Box::pin(async move {
+                let task = tokio::task::spawn_blocking(move || {
+                    let server = Server {
+                        inner,
+                        rt: rt.upgrade()?,
+                    };
+                    Some(handlers::blocking_handler_of(sid, || f(&server, sid, arg)))
+                });
+                handlers::join_blocking(task)
+                    .await
+                    .flatten()
+                    .unwrap_or_else(gone)
+            })
+        })
     }
 
     /// Sets the connect handler; it may block. It gets this server, the
@@ -178,19 +200,10 @@ impl Server {
             + Sync
             + 'static,
     {
-        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
-        let h: handlers::ConnectFn = Arc::new(move |inner, sid, req| {
-            let (f, context) = (f.clone(), context.clone());
-            Box::pin(async move {
-                let task = tokio::task::spawn_blocking(move || {
-                    let server = context(inner).ok_or_else(Reject::unauthorized)?;
-                    handlers::blocking_handler_of(sid, || f(&server, sid, &req))
-                });
-                handlers::join_blocking(task)
-                    .await
-                    .unwrap_or_else(|| Err(Reject::unauthorized()))
-            })
-        });
+        let h = self.blocking(
+            move |server, sid, req: ConnectRequest| f(server, sid, &req),
+            || Err(Reject::unauthorized()),
+        );
         self.inner.set_raw_handlers(|hs| hs.connect = Some(h));
         self
     }
@@ -208,18 +221,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
     {
-        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
-        let h: handlers::MessageFn = Arc::new(move |inner, sid, data| {
-            let (f, context) = (f.clone(), context.clone());
-            Box::pin(async move {
-                let task = tokio::task::spawn_blocking(move || {
-                    if let Some(server) = context(inner) {
-                        handlers::blocking_handler_of(sid, || f(&server, sid, data));
-                    }
-                });
-                handlers::join_blocking(task).await;
-            })
-        });
+        let h = self.blocking(f, || ());
         self.inner.set_raw_handlers(|hs| hs.message = Some(h));
         self
     }
@@ -235,18 +237,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
     {
-        let (f, context) = (Arc::new(f), Arc::new(self.handler_context()));
-        let h: handlers::DisconnectFn = Arc::new(move |inner, sid, reason| {
-            let (f, context) = (f.clone(), context.clone());
-            Box::pin(async move {
-                let task = tokio::task::spawn_blocking(move || {
-                    if let Some(server) = context(inner) {
-                        handlers::blocking_handler_of(sid, || f(&server, sid, reason));
-                    }
-                });
-                handlers::join_blocking(task).await;
-            })
-        });
+        let h = self.blocking(f, || ());
         self.inner.set_raw_handlers(|hs| hs.disconnect = Some(h));
         self
     }

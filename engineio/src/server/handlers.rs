@@ -28,11 +28,10 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 // Each handler gets the server it was registered on, made from the session's
 // weak reference when the handler is called: the stored closures never hold
 // the server, so registering a handler makes no `Arc` cycle.
-pub(crate) type ConnectFn =
-    Arc<dyn Fn(Server, Sid, ConnectRequest) -> BoxFuture<Result<(), Reject>> + Send + Sync>;
-pub(crate) type MessageFn = Arc<dyn Fn(Server, Sid, Data) -> BoxFuture<()> + Send + Sync>;
-pub(crate) type DisconnectFn =
-    Arc<dyn Fn(Server, Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type HandlerFn<A, R> = Arc<dyn Fn(Server, Sid, A) -> BoxFuture<R> + Send + Sync>;
+pub(crate) type ConnectFn = HandlerFn<ConnectRequest, Result<(), Reject>>;
+pub(crate) type MessageFn = HandlerFn<Data, ()>;
+pub(crate) type DisconnectFn = HandlerFn<DisconnectReason, ()>;
 
 /// The handlers registered on a server.
 #[derive(Default, Clone)]
@@ -83,61 +82,28 @@ impl Default for Reject {
     }
 }
 
-pub(crate) fn connect_sync<F>(f: F) -> ConnectFn
+/// A sync handler, run when its future is first polled (inside the same
+/// panic containment as async ones).
+pub(crate) fn sync_handler<A, R, F>(f: F) -> HandlerFn<A, R>
 where
-    F: Fn(&Server, Sid, &ConnectRequest) -> Result<(), Reject> + Send + Sync + 'static,
+    A: Send + 'static,
+    R: Send + 'static,
+    F: Fn(&Server, Sid, A) -> R + Send + Sync + 'static,
 {
     let f = Arc::new(f);
-    Arc::new(move |server, sid, req| {
+    Arc::new(move |server, sid, arg| {
         let f = f.clone();
-        Box::pin(async move { f(&server, sid, &req) })
+        Box::pin(async move { f(&server, sid, arg) })
     })
 }
 
-pub(crate) fn connect_async<F, Fut>(f: F) -> ConnectFn
+/// An async handler.
+pub(crate) fn async_handler<A, R, F, Fut>(f: F) -> HandlerFn<A, R>
 where
-    F: Fn(Server, Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), Reject>> + Send + 'static,
+    F: Fn(Server, Sid, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
 {
-    Arc::new(move |server, sid, req| Box::pin(f(server, sid, req)))
-}
-
-pub(crate) fn message_sync<F>(f: F) -> MessageFn
-where
-    F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |server, sid, data| {
-        let f = f.clone();
-        Box::pin(async move { f(&server, sid, data) })
-    })
-}
-
-pub(crate) fn message_async<F, Fut>(f: F) -> MessageFn
-where
-    F: Fn(Server, Sid, Data) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    Arc::new(move |server, sid, data| Box::pin(f(server, sid, data)))
-}
-
-pub(crate) fn disconnect_sync<F>(f: F) -> DisconnectFn
-where
-    F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |server, sid, reason| {
-        let f = f.clone();
-        Box::pin(async move { f(&server, sid, reason) })
-    })
-}
-
-pub(crate) fn disconnect_async<F, Fut>(f: F) -> DisconnectFn
-where
-    F: Fn(Server, Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    Arc::new(move |server, sid, reason| Box::pin(f(server, sid, reason)))
+    Arc::new(move |server, sid, arg| Box::pin(f(server, sid, arg)))
 }
 
 tokio::task_local! {

@@ -467,7 +467,7 @@ impl Server {
             + Sync
             + 'static,
     {
-        let h = handlers::connect_sync(f);
+        let h = handlers::sync_handler(move |s: &Server, sid, req: ConnectRequest| f(s, sid, &req));
         self.shared.set_handlers(|hs| hs.connect = Some(h));
         self
     }
@@ -486,7 +486,7 @@ impl Server {
         F: Fn(Server, Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = std::result::Result<(), Reject>> + Send + 'static,
     {
-        let h = handlers::connect_async(f);
+        let h = handlers::async_handler(f);
         self.shared.set_handlers(|hs| hs.connect = Some(h));
         self
     }
@@ -511,7 +511,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
     {
-        let h = handlers::message_sync(f);
+        let h = handlers::sync_handler(f);
         self.shared.set_handlers(|hs| hs.message = Some(h));
         self
     }
@@ -531,7 +531,7 @@ impl Server {
         F: Fn(Server, Sid, Data) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let h = handlers::message_async(f);
+        let h = handlers::async_handler(f);
         self.shared.set_handlers(|hs| hs.message = Some(h));
         self
     }
@@ -551,7 +551,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
     {
-        let h = handlers::disconnect_sync(f);
+        let h = handlers::sync_handler(f);
         self.shared.set_handlers(|hs| hs.disconnect = Some(h));
         self
     }
@@ -567,7 +567,7 @@ impl Server {
         F: Fn(Server, Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let h = handlers::disconnect_async(f);
+        let h = handlers::async_handler(f);
         self.shared.set_handlers(|hs| hs.disconnect = Some(h));
         self
     }
