@@ -102,7 +102,24 @@ impl ClientBuilder {
     /// Adds a header sent with every request (python: `connect(headers=)`).
     /// An invalid name or value makes `connect` fail with
     /// [`ClientError::InvalidHeader`].
-    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    pub fn header<K, V>(self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        self.add_header(|o| &mut o.headers, name, value)
+    }
+
+    /// Appends a header to the map `pick` chooses, or keeps the first error
+    /// for `connect`.
+    fn add_header<K, V>(
+        mut self,
+        pick: fn(&mut ClientOptions) -> &mut HeaderMap,
+        name: K,
+        value: V,
+    ) -> Self
     where
         K: TryInto<HeaderName>,
         K::Error: std::fmt::Display,
@@ -110,11 +127,12 @@ impl ClientBuilder {
         V::Error: std::fmt::Display,
     {
         match header_pair(name, value) {
-            Ok((k, v)) => {
-                self.options.headers.append(k, v);
+            Ok((k, v)) => pick(&mut self.options).append(k, v),
+            Err(e) => {
+                self.error = self.error.or(Some(e));
+                false
             }
-            Err(e) => self.error = self.error.or(Some(e)),
-        }
+        };
         self
     }
 
@@ -172,20 +190,14 @@ impl ClientBuilder {
     }
 
     /// Adds a header sent with the WebSocket handshake only.
-    pub fn websocket_extra_header<K, V>(mut self, name: K, value: V) -> Self
+    pub fn websocket_extra_header<K, V>(self, name: K, value: V) -> Self
     where
         K: TryInto<HeaderName>,
         K::Error: std::fmt::Display,
         V: TryInto<HeaderValue>,
         V::Error: std::fmt::Display,
     {
-        match header_pair(name, value) {
-            Ok((k, v)) => {
-                self.options.websocket_extra_headers.append(k, v);
-            }
-            Err(e) => self.error = self.error.or(Some(e)),
-        }
-        self
+        self.add_header(|o| &mut o.websocket_extra_headers, name, value)
     }
 
     /// Largest WebSocket message accepted, over all its fragments, default

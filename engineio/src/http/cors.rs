@@ -593,22 +593,26 @@ mod tests {
         assert!(CorsPolicy::default().is_enabled());
     }
 
+    /// The headers `p` answers a preflight from `http://b.com` with, for a
+    /// POST asking for `request_headers`.
+    fn preflight(p: CorsPolicy, request_headers: &str) -> CorsHeaders {
+        let r = req(
+            "OPTIONS",
+            &[
+                ("origin", "http://b.com"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", request_headers),
+            ],
+        );
+        p.check(&r, false).unwrap()
+    }
+
     #[test]
     fn preflight_headers_and_response() {
-        let p = CorsPolicy::new(CorsOrigins::list(["http://b.com"]));
-        let h = p
-            .check(
-                &req(
-                    "OPTIONS",
-                    &[
-                        ("origin", "http://b.com"),
-                        ("access-control-request-method", "POST"),
-                        ("access-control-request-headers", "content-type, x-custom"),
-                    ],
-                ),
-                false,
-            )
-            .unwrap();
+        let h = preflight(
+            CorsPolicy::new(CorsOrigins::list(["http://b.com"])),
+            "content-type, x-custom",
+        );
         assert_eq!(
             names(&h),
             [
@@ -632,19 +636,7 @@ mod tests {
 
     #[test]
     fn preflight_with_any_has_no_credentials() {
-        let h = CorsPolicy::new("*")
-            .check(
-                &req(
-                    "OPTIONS",
-                    &[
-                        ("origin", "http://b.com"),
-                        ("access-control-request-method", "POST"),
-                        ("access-control-request-headers", "x-a"),
-                    ],
-                ),
-                false,
-            )
-            .unwrap();
+        let h = preflight(CorsPolicy::new("*"), "x-a");
         assert_eq!(
             names(&h),
             [
