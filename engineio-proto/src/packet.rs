@@ -95,6 +95,20 @@ impl Data {
         self.len() == 0
     }
 
+    /// The text, if this is a text message.
+    ///
+    /// ```
+    /// use engineio_proto::Data;
+    /// assert_eq!(Data::from("hi").as_str(), Some("hi"));
+    /// assert_eq!(Data::from(vec![1u8, 2]).as_str(), None);
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Data::Text(t) => Some(t.as_str()),
+            Data::Binary(_) => None,
+        }
+    }
+
     /// Whether this is binary data.
     pub fn is_binary(&self) -> bool {
         matches!(self, Data::Binary(_))
