@@ -50,20 +50,24 @@ async fn own_server() -> Own {
         .ping_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let tx = eio.clone();
     let ends = Arc::new(Mutex::new(Vec::new()));
     let log = ends.clone();
-    eio.on_connect(|_eio, _sid, req| match req.query_param("reject") {
-        Some(_) => Err(Reject::with_body(
-            json!({"message": "rejected", "code": 42}),
-        )),
-        None => Ok(()),
+    eio.on_connect(|eio, sid, req| {
+        if req.query_param("reject").is_some() {
+            return Err(Reject::with_body(
+                json!({"message": "rejected", "code": 42}),
+            ));
+        }
+        if req.query_param("welcome").is_some() {
+            let _ = eio.send(sid, "welcome");
+        }
+        Ok(())
     })
-    .on_message(move |_eio, sid, data| {
+    .on_message(|eio, sid, data| {
         if data == "disconnect".into() {
-            let _ = tx.disconnect(sid);
+            let _ = eio.disconnect(sid);
         } else {
-            let _ = tx.send(sid, data);
+            let _ = eio.send(sid, data);
         }
     })
     .on_disconnect(move |_eio, sid, reason| log.lock().unwrap().push((sid, reason)));
@@ -422,4 +426,44 @@ fn sigint_child() {
     println!("sigint-child wait returned: {}", client.wait());
     std::thread::sleep(Duration::from_secs(10));
     println!("sigint-child still alive");
+}
+
+#[tokio::test]
+async fn a_builder_stream_gets_every_event_whatever_the_handlers() {
+    // A message sent by the server's connect handler comes with the
+    // handshake's answer; a disconnect handler is registered, so a stream
+    // taken from the client after `connect` would start later.
+    let own = own_server().await;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut builder = engineio::Client::builder()
+        .transports([TransportKind::Polling])
+        .on_disconnect(move |reason| {
+            let _ = tx.send(reason);
+        });
+    let mut events = builder.events();
+    let client = builder
+        .connect(format!("{}/?welcome=1", own.url))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_in_time(&mut events).await,
+        Some(ClientEvent::Connect)
+    ));
+    match next_in_time(&mut events).await {
+        Some(ClientEvent::Message(m)) => assert_eq!(m.as_str(), Some("welcome")),
+        other => panic!("expected the welcome, got {other:?}"),
+    }
+    client.disconnect().await;
+    assert!(matches!(
+        next_in_time(&mut events).await,
+        Some(ClientEvent::Disconnect(DisconnectReason::ClientDisconnect))
+    ));
+    assert!(next_in_time(&mut events).await.is_none());
+    assert_eq!(rx.recv().unwrap(), DisconnectReason::ClientDisconnect);
+}
+
+async fn next_in_time(events: &mut engineio::client::Events) -> Option<ClientEvent> {
+    tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("an event in time")
 }

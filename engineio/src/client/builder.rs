@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::budget::Budget;
 use super::driver::{Command, Driver, DriverParts};
 use super::error::{body_json, ClientError, Result};
-use super::handlers::{ConnectOutcome, Handlers, Hub, Runner};
+use super::handlers::{ConnectOutcome, Handlers, Hub, Runner, Tracked};
 use super::options::{ClientOptions, HttpClient};
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
@@ -57,6 +57,8 @@ pub struct ClientBuilder {
     options: ClientOptions,
     handlers: Handlers,
     error: Option<String>,
+    /// Streams taken with [`ClientBuilder::events`], fed from the start.
+    subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -86,6 +88,28 @@ impl ClientBuilder {
     /// A builder with the default [`ClientOptions`] and no handlers.
     pub fn new() -> Self {
         ClientBuilder::default()
+    }
+
+    /// A stream of every event of the connection this builder makes, from
+    /// [`ClientEvent::Connect`](super::ClientEvent::Connect) on, whatever
+    /// handlers are registered (unlike [`Client::events`] taken after
+    /// `connect`, which with a handler registered misses what came with the
+    /// handshake). It ends at once if `connect` fails. A clone of the
+    /// builder feeds the same stream.
+    ///
+    /// ```no_run
+    /// use engineio::client::{Client, ClientEvent};
+    /// # async fn run() -> Result<(), engineio::client::ClientError> {
+    /// let mut builder = Client::builder().on_disconnect(|reason| println!("{reason}"));
+    /// let mut events = builder.events();
+    /// let client = builder.connect("http://localhost:5000").await?;
+    /// assert!(matches!(events.recv().await, Some(ClientEvent::Connect)));
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn events(&mut self) -> super::Events {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers.push(tx);
+        super::Events { rx }
     }
 
     /// Replaces all options at once.
@@ -340,6 +364,7 @@ impl ClientBuilder {
             options,
             handlers,
             error,
+            subscribers,
         } = self;
         if let Some(e) = error {
             return Err(ClientError::InvalidHeader(e));
@@ -361,7 +386,10 @@ impl ClientBuilder {
         };
         tracing::debug!(%sid, transport = %first, "engine.io client connected");
 
-        let hub = Arc::new(Mutex::new(Hub::new(Runner::keeps_backlog(&handlers))));
+        let hub = Arc::new(Mutex::new(Hub::new(
+            Runner::keeps_backlog(&handlers),
+            subscribers,
+        )));
         let shared = Arc::new(Shared::new(first));
         // Commands are drained at once by the driver, and events are bounded
         // by the budget (see `budget`): neither channel grows on its own.

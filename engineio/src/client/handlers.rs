@@ -77,10 +77,15 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn new(keep_backlog: bool) -> Self {
+    pub(crate) fn new(
+        keep_backlog: bool,
+        subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
+    ) -> Self {
         Hub {
-            subscribers: Vec::new(),
-            backlog: keep_backlog.then(VecDeque::new),
+            // Streams taken from the builder get everything from the start:
+            // no backlog is needed for a later one.
+            backlog: (keep_backlog && subscribers.is_empty()).then(VecDeque::new),
+            subscribers,
             closed: false,
         }
     }

@@ -509,9 +509,12 @@ impl Client {
     /// A stream of the connection's events, in order, ending after
     /// [`ClientEvent::Disconnect`].
     ///
-    /// If no handler was registered, the first stream taken also gets every
-    /// event from the start (beginning with [`ClientEvent::Connect`]);
-    /// otherwise a stream gets the events that happen after it is taken.
+    /// If no handler was registered (and no stream was taken from the
+    /// builder), the first stream taken also gets every event from the start
+    /// (beginning with [`ClientEvent::Connect`]); otherwise a stream gets the
+    /// events that happen after it is taken. For every event whatever the
+    /// handlers, take the stream before connecting, with
+    /// [`ClientBuilder::events`].
     /// Events wait in the stream until read, so read it (or drop it): a
     /// stream held but not read fills the connection's
     /// [`max_buffered_bytes`](ClientOptions::max_buffered_bytes), and then
