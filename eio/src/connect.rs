@@ -101,21 +101,15 @@ pub(crate) fn run(args: ConnectArgs) -> Result<(), BoxError> {
 }
 
 fn error_message(e: &ClientError) -> String {
-    match e {
-        // The status is in `e`'s text; the body (the server's reason) is not.
-        ClientError::HandshakeRejected {
-            body: Some(body), ..
-        } => format!("{e} {body}"),
-        other => {
-            let mut msg = other.to_string();
-            let mut src = std::error::Error::source(other);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            msg
-        }
+    // The error's text, then its causes (a rejection's text has the status
+    // and the server's body).
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
     }
+    msg
 }
 
 async fn connect(args: ConnectArgs) -> Result<(), BoxError> {
@@ -253,7 +247,7 @@ mod tests {
         };
         assert_eq!(
             error_message(&e),
-            r#"the server rejected the handshake: HTTP 401 Unauthorized {"message":"rejected"}"#
+            r#"the server rejected the handshake: HTTP 401 Unauthorized: {"message":"rejected"}"#
         );
         let e = ClientError::HandshakeRejected {
             status: http::StatusCode::FORBIDDEN,

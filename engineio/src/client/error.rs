@@ -49,7 +49,7 @@ pub enum ClientError {
     /// unknown path (`404`)… (python-engineio raises `ConnectionError` with
     /// the body). Not the TCP connection being refused: that is
     /// [`Http`](Self::Http), see [`is_connect`](Self::is_connect).
-    #[error("the server rejected the handshake: HTTP {status}")]
+    #[error("the server rejected the handshake: HTTP {status}{}", body_suffix(body.as_ref()))]
     HandshakeRejected {
         /// The HTTP status of the answer.
         status: reqwest::StatusCode,
@@ -63,7 +63,12 @@ pub enum ClientError {
     /// certificate), the connection broke. [`ClientError::is_connect`] (or
     /// [`reqwest::Error::is_connect`]) tells a connection that could not be
     /// made apart.
-    #[error("HTTP request failed: {0}")]
+    ///
+    /// Its message names the address and the cause in a few words ("could
+    /// not connect to 127.0.0.1:9: connection refused"); reqwest's own
+    /// message is its [`source`](std::error::Error::source), so that an
+    /// error chain does not print it twice.
+    #[error("{}", http_summary(.0))]
     Http(#[source] reqwest::Error),
     /// The WebSocket handshake or connection failed after the HTTP exchange
     /// (bad `Sec-WebSocket-Accept`, a broken frame, the server answered over
@@ -126,6 +131,44 @@ impl ClientError {
     }
 }
 
+/// `": <body>"` for a rejection with a body (JSON as sent, text unquoted).
+fn body_suffix(body: Option<&serde_json::Value>) -> String {
+    match body {
+        None => String::new(),
+        Some(serde_json::Value::String(text)) => format!(": {text}"),
+        Some(json) => format!(": {json}"),
+    }
+}
+
+/// The top-level message of [`ClientError::Http`].
+fn http_summary(e: &reqwest::Error) -> String {
+    let target = e
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| "the server".to_owned());
+    // The innermost IO error says what happened to the connection.
+    let mut io_kind = None;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        cause = c.source();
+    }
+    let why = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset".to_owned(),
+        Some(kind) => kind.to_string(),
+        None if e.is_body() || e.is_decode() => "the answer could not be read".to_owned(),
+        None => "the request failed".to_owned(),
+    };
+    if e.is_connect() {
+        format!("could not connect to {target}: {why}")
+    } else {
+        format!("HTTP request to {target} failed: {why}")
+    }
+}
+
 /// `Result` with [`ClientError`] as the default error.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
@@ -158,5 +201,51 @@ mod tests {
         );
         assert_eq!(body_json(b""), None);
         assert_eq!(body_json(b" \n"), None);
+    }
+
+    #[test]
+    fn a_rejection_shows_its_body() {
+        let e = ClientError::HandshakeRejected {
+            status: reqwest::StatusCode::UNAUTHORIZED,
+            body: body_json(br#"{"message":"rejected","code":42}"#),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"the server rejected the handshake: HTTP 401 Unauthorized: {"code":42,"message":"rejected"}"#
+        );
+        let e = ClientError::HandshakeRejected {
+            status: reqwest::StatusCode::NOT_FOUND,
+            body: body_json(b"Not Found"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the server rejected the handshake: HTTP 404 Not Found: Not Found"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so_once() {
+        // A port that nothing listens on: bind one, then free it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("http://127.0.0.1:{port}/engine.io/"))
+            .send()
+            .await
+            .unwrap_err();
+        let e = ClientError::Http(err);
+        let top = e.to_string();
+        assert_eq!(
+            top,
+            format!("could not connect to 127.0.0.1:{port}: connection refused")
+        );
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert!(!top.contains(&source), "{top:?} repeats {source:?}");
     }
 }
