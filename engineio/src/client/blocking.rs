@@ -33,7 +33,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Weak};
 
-/// What [`Client::recv_timeout`] fails with: `Timeout` when no event came
+/// What [`Events::recv_timeout`] fails with: `Timeout` when no event came
 /// in time, `Disconnected` once the last event (the disconnect) was read.
 /// It is std's type, shown here as a re-export rather than with std's text
 /// about channels.

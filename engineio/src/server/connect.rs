@@ -67,7 +67,7 @@ impl ConnectRequest {
 
     /// The peer's address: from the hook set with
     /// [`ServerBuilder::remote_addr`](super::ServerBuilder::remote_addr),
-    /// else the [`RemoteAddr`] or [`SocketAddr`] request extension. `None`
+    /// else the [`RemoteAddr`](super::RemoteAddr) or [`SocketAddr`] request extension. `None`
     /// if the server was mounted somewhere that provides neither.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
