@@ -18,6 +18,41 @@
 //! an idle session costs its driver and its socket task, and no queue. A
 //! WebSocket task that read a message runs the handlers itself as long as
 //! they complete without waiting ([`SessionHandle::run_handlers_here`]).
+//!
+//! # Invariants
+//!
+//! What the code below relies on; a change that breaks one breaks ordering,
+//! wake-ups or memory.
+//!
+//! 1. **No user code under a lock.** `inner` is held only to feed the core,
+//!    take outputs and move events; handlers run after it is released (a
+//!    handler may call `send`, which takes it again). `user` (the
+//!    application's data) is a separate mutex, never taken while `inner` is
+//!    held. The session table's lock is released before either is taken.
+//! 2. **One runner of `events` at a time.** `handler_running` is set, under
+//!    `inner`, by whoever takes charge of the queue: a handler task, or the
+//!    WebSocket task whose input queued them (`handlers_deferred`). Only
+//!    that runner pops events, and it clears the flag, under the same lock,
+//!    when it finds the queue empty. So one session's handlers run one at a
+//!    time, in order (unless `async_handlers`), and a runner that has to
+//!    wait hands the rest of the queue to a handler task, never back.
+//! 3. **The disconnect is the last event,** and always runs on a handler
+//!    task. After it, `disconnected` is set; the session leaves the table
+//!    when it is set and the core no longer lingers, by whichever of the
+//!    handler task and the driver sees the second condition.
+//! 4. **Every input wakes every waiter; a waiter never wakes itself.** A
+//!    WebSocket task removes its own waker before feeding an input, and
+//!    registers it again when it waits; outputs wake others only when the
+//!    core produced events (so two waiters cannot wake each other forever).
+//! 5. **The backlog bounds a reader.** `backlog` counts messages given to the
+//!    handlers and not yet handled; past `max_queued_packets` a WebSocket
+//!    stops reading and sets `ws_throttled`, and the next handled message
+//!    (`message_done`) clears it and wakes the socket. Polling POSTs wait on
+//!    `backlog_drained` instead.
+//! 6. **Nothing here keeps the server alive.** A session reaches the server
+//!    through a `Weak` only (for its handlers); when the server is dropped,
+//!    `Shared`'s `Drop` closes every session, and a failed upgrade of that
+//!    reference means no handler runs any more.
 
 use std::any::Any;
 use std::collections::VecDeque;
