@@ -37,6 +37,11 @@ use super::Server;
 /// | `max_buffered_chunks` | 10,000 | (none; engine.io's `maxBufferedChunks`) |
 /// | `sid_prefix` | empty | overriding `generate_id()` (engine.io's `generateId`) |
 ///
+/// The protocol options are flat fields, as python's keyword arguments are,
+/// rather than a nested [`ServerConfig`](engineio_proto::ServerConfig);
+/// their defaults are read from `ServerConfig::default()`, so each default
+/// is defined once, in the core.
+///
 /// `async_handlers` defaults to false so that the messages of one session
 /// reach the message handler one at a time, in order; set it to run each
 /// message handler as its own task (python's default, which loses ordering).
@@ -49,7 +54,7 @@ use super::Server;
 /// options.ping_timeout = Duration::from_millis(200);
 /// assert_eq!(options.path, "/engine.io/");
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ServerOptions {
     /// How often the server pings each client. Default 25 s.
@@ -162,32 +167,6 @@ impl Default for ServerOptions {
             max_buffered_chunks: c.max_buffered_chunks,
             sid_prefix: String::new(),
         }
-    }
-}
-
-impl fmt::Debug for ServerOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerOptions")
-            .field("ping_interval", &self.ping_interval)
-            .field("ping_interval_grace", &self.ping_interval_grace)
-            .field("ping_timeout", &self.ping_timeout)
-            .field("max_http_buffer_size", &self.max_http_buffer_size)
-            .field("allow_upgrades", &self.allow_upgrades)
-            .field("transports", &self.transports)
-            .field("http_compression", &self.http_compression)
-            .field("compression_threshold", &self.compression_threshold)
-            .field("cookie", &self.cookie)
-            .field("cors_allowed_origins", &self.cors_allowed_origins)
-            .field("cors_credentials", &self.cors_credentials)
-            .field("path", &self.path)
-            .field("async_handlers", &self.async_handlers)
-            .field("upgrade_timeout", &self.upgrade_timeout)
-            .field("close_timeout", &self.close_timeout)
-            .field("max_queued_packets", &self.max_queued_packets)
-            .field("http_request_timeout", &self.http_request_timeout)
-            .field("max_buffered_chunks", &self.max_buffered_chunks)
-            .field("sid_prefix", &self.sid_prefix)
-            .finish()
     }
 }
 
