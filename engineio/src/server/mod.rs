@@ -792,6 +792,11 @@ impl Server {
     /// [`ServerOptions::path`] and passes every other request to the
     /// wrapped service.
     ///
+    /// With axum, apply it with `Router::layer` (or around the whole app),
+    /// not `Router::nest_service("/engine.io", ...)`: axum strips the nested
+    /// prefix from the URI, so the service would see `/?EIO=4…`, which is
+    /// outside [`ServerOptions::path`], and answer `404`.
+    ///
     /// ```
     /// let eio = engineio::server::Server::new();
     /// let app = tower::ServiceBuilder::new()
