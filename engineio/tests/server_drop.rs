@@ -6,9 +6,9 @@ mod server_util;
 
 use std::time::Duration;
 
-use engineio::server::Server;
+use engineio::server::{ConnectRequest, Server, Sid};
 use server_util::*;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// Session data that reports its drop.
 struct Guard(UnboundedSender<String>, String);
@@ -19,22 +19,31 @@ impl Drop for Guard {
     }
 }
 
-#[tokio::test]
-async fn a_dropped_server_frees_its_sessions() {
+/// An echo server whose sessions each hold a [`Guard`] named by `name`;
+/// the receiver gets the name of each session whose data is dropped.
+fn echo_server_with_guards(
+    name: fn(Sid, &ConnectRequest) -> String,
+) -> (Server, UnboundedReceiver<String>) {
     let eio = Server::builder()
         // Heartbeats far away: only the drop may end these sessions.
         .ping_interval(Duration::from_secs(60))
         .build()
         .unwrap();
-    let (freed_tx, mut freed) = unbounded_channel();
+    let (freed_tx, freed) = unbounded_channel();
     eio.on_connect(move |eio, sid, req| {
-        let name = req.query_param("transport").unwrap_or_default();
-        eio.save_session(sid, Guard(freed_tx.clone(), name))
+        eio.save_session(sid, Guard(freed_tx.clone(), name(sid, req)))
             .unwrap();
         Ok(())
     });
     // The one-line echo: the handler's own argument, no clone of `eio`.
     eio.on_message(|eio, sid, data| drop(eio.send(sid, data)));
+    (eio, freed)
+}
+
+#[tokio::test]
+async fn a_dropped_server_frees_its_sessions() {
+    let (eio, mut freed) =
+        echo_server_with_guards(|_, req| req.query_param("transport").unwrap_or_default());
     let (disconnect_tx, mut disconnects) = unbounded_channel();
     eio.on_disconnect(move |_eio, sid, _| {
         let _ = disconnect_tx.send(sid);
@@ -95,17 +104,7 @@ async fn an_open_websocket_does_not_keep_a_dropped_server() {
     // Mounted with `service()` in the application's own accept loop: the
     // WebSocket task outlives the HTTP connection that upgraded, and must
     // not keep the server alive on its own.
-    let eio = Server::builder()
-        .ping_interval(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let (freed_tx, mut freed) = unbounded_channel();
-    eio.on_connect(move |eio, sid, _| {
-        eio.save_session(sid, Guard(freed_tx.clone(), sid.to_string()))
-            .unwrap();
-        Ok(())
-    });
-    eio.on_message(|eio, sid, data| drop(eio.send(sid, data)));
+    let (eio, mut freed) = echo_server_with_guards(|sid, _| sid.to_string());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let svc = eio.service(engineio::server::NotFound);

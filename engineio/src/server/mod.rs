@@ -292,19 +292,8 @@ impl Shared {
 /// No disconnect handler runs: the handlers go with the server.
 impl Drop for Shared {
     fn drop(&mut self) {
-        let sessions = std::mem::take(
-            self.sessions
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        for handle in sessions.into_values() {
-            handle.input(|inner, _| {
-                inner
-                    .core
-                    .handle_transport_closed(DisconnectReason::ServerDisconnect)
-            });
-            *lock(&handle.user) = None;
-        }
+        let left = self.all_sessions();
+        self.drop_sessions(&left);
     }
 }
 
