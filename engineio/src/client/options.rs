@@ -99,6 +99,7 @@ pub struct ClientOptions {
     /// `Expires`, `Max-Age` honoured) whose cookies go with every later
     /// request of the connection, WebSocket handshake included (sticky load
     /// balancers). A client you supply keeps its own cookie settings.
+    #[doc(alias = "http_session")]
     pub http_client: Option<HttpClient>,
     /// Whether to verify TLS certificates; `false` accepts any certificate.
     /// Applies to the default HTTP client only: a client you supply keeps its
@@ -106,6 +107,7 @@ pub struct ClientOptions {
     pub ssl_verify: bool,
     /// Extra headers for the WebSocket handshake only (python:
     /// `websocket_extra_options`). Default none.
+    #[doc(alias = "websocket_extra_options")]
     pub websocket_extra_headers: HeaderMap,
     /// Largest WebSocket message accepted from the server, in bytes, counted
     /// over all its fragments (at most 10,000 fragments per message). A

@@ -90,6 +90,21 @@ impl StaticFiles {
         self.add_file(url.into(), Target::new(path.into(), None))
     }
 
+    /// Serves the directory `path` under the URL prefix `url` (with or
+    /// without a trailing `/`; `"/"` serves the whole site).
+    #[must_use]
+    pub fn dir(self, url: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.add_dir(url.into(), Target::new(path.into(), None))
+    }
+
+    /// The file name appended to URLs ending in `/` (python's `''` rule),
+    /// relative to the directory the URL resolves to. Default `index.html`.
+    #[must_use]
+    pub fn index(mut self, file_name: impl Into<PathBuf>) -> Self {
+        self.index = Some(Target::new(file_name.into(), None));
+        self
+    }
+
     /// [`file`](Self::file) with an explicit content type (python's
     /// `{'filename': …, 'content_type': …}`). The type is a
     /// [`HeaderValue`], so an invalid one is caught where it is made, not
@@ -114,13 +129,6 @@ impl StaticFiles {
         self.add_file(url.into(), Target::new(path.into(), Some(content_type)))
     }
 
-    /// Serves the directory `path` under the URL prefix `url` (with or
-    /// without a trailing `/`; `"/"` serves the whole site).
-    #[must_use]
-    pub fn dir(self, url: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        self.add_dir(url.into(), Target::new(path.into(), None))
-    }
-
     /// [`dir`](Self::dir) with one content type for every file in it.
     #[must_use]
     pub fn dir_with_type(
@@ -130,14 +138,6 @@ impl StaticFiles {
         content_type: HeaderValue,
     ) -> Self {
         self.add_dir(url.into(), Target::new(path.into(), Some(content_type)))
-    }
-
-    /// The file name appended to URLs ending in `/` (python's `''` rule),
-    /// relative to the directory the URL resolves to. Default `index.html`.
-    #[must_use]
-    pub fn index(mut self, file_name: impl Into<PathBuf>) -> Self {
-        self.index = Some(Target::new(file_name.into(), None));
-        self
     }
 
     /// [`index`](Self::index) with an explicit content type.

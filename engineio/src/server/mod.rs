@@ -456,9 +456,11 @@ impl Server {
             + Sync
             + 'static,
     {
-        let h = handlers::sync_handler(move |s: &Server, sid, req: ConnectRequest| f(s, sid, &req));
-        self.shared.set_handlers(|hs| hs.connect = Some(h));
-        self
+        self.set_handler(|hs| {
+            hs.connect = Some(handlers::sync_handler(
+                move |s: &Server, sid, req: ConnectRequest| f(s, sid, &req),
+            ))
+        })
     }
 
     /// Sets an async connect handler (see [`Server::on_connect`]).
@@ -475,9 +477,7 @@ impl Server {
         F: Fn(Server, Sid, ConnectRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = std::result::Result<(), Reject>> + Send + 'static,
     {
-        let h = handlers::async_handler(f);
-        self.shared.set_handlers(|hs| hs.connect = Some(h));
-        self
+        self.set_handler(|hs| hs.connect = Some(handlers::async_handler(f)))
     }
 
     /// Sets the message handler, a plain closure that gets the server, the
@@ -500,9 +500,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, Data) + Send + Sync + 'static,
     {
-        let h = handlers::sync_handler(f);
-        self.shared.set_handlers(|hs| hs.message = Some(h));
-        self
+        self.set_handler(|hs| hs.message = Some(handlers::sync_handler(f)))
     }
 
     /// Sets an async message handler (see [`Server::on_message`]); it gets
@@ -520,9 +518,7 @@ impl Server {
         F: Fn(Server, Sid, Data) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let h = handlers::async_handler(f);
-        self.shared.set_handlers(|hs| hs.message = Some(h));
-        self
+        self.set_handler(|hs| hs.message = Some(handlers::async_handler(f)))
     }
 
     /// Sets the disconnect handler, called once per accepted session with
@@ -540,9 +536,7 @@ impl Server {
     where
         F: Fn(&Server, Sid, DisconnectReason) + Send + Sync + 'static,
     {
-        let h = handlers::sync_handler(f);
-        self.shared.set_handlers(|hs| hs.disconnect = Some(h));
-        self
+        self.set_handler(|hs| hs.disconnect = Some(handlers::sync_handler(f)))
     }
 
     /// Sets an async disconnect handler (see [`Server::on_disconnect`]).
@@ -556,8 +550,12 @@ impl Server {
         F: Fn(Server, Sid, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let h = handlers::async_handler(f);
-        self.shared.set_handlers(|hs| hs.disconnect = Some(h));
+        self.set_handler(|hs| hs.disconnect = Some(handlers::async_handler(f)))
+    }
+
+    /// Registers a handler: the body of every `on_*` method.
+    fn set_handler(&self, f: impl FnOnce(&mut Handlers)) -> &Self {
+        self.shared.set_handlers(f);
         self
     }
 
@@ -661,6 +659,11 @@ impl Server {
 
     /// A copy of the session's user data (python's `get_session`), `None`
     /// if nothing was saved. Fails if another type was saved.
+    ///
+    /// To read one field without cloning the whole value, or with a default
+    /// in place of `None` (python's `get_session` returns `{}` then), use
+    /// [`with_session`](Self::with_session), which has one `Result` and no
+    /// `Option`: `eio.with_session(sid, |p: &mut Profile| p.name.clone())?`.
     ///
     /// ```
     /// # let eio = engineio::server::Server::new();

@@ -99,6 +99,7 @@ pub struct ServerOptions {
     /// The Engine.IO path; requests whose path starts with it are Engine.IO
     /// requests. A leading and a trailing `/` are added if missing.
     /// Default `/engine.io/`.
+    #[doc(alias = "engineio_path")]
     pub path: String,
     /// Whether message handlers of one session may run concurrently, each
     /// as its own task. Default false: one at a time, in order.
