@@ -245,7 +245,8 @@ fn spawn_socket(shared: &Shared, handle: Arc<SessionHandle>, fut: UpgradeFut, id
 /// task is the socket alone: an `async` block that awaited the upgrade and
 /// then built the socket stored its captures, the socket and the upgrade's
 /// result side by side (a 496-byte future, a 640-byte task per idle
-/// session; the socket alone makes it 384, see `bench/README.md`).
+/// session; the socket alone makes it 384, see
+/// `bench/results/server-recheck-2026-12-02b.md`).
 enum Io {
     Upgrading(UpgradeFut),
     Open(TokioIo<Upgraded>),
