@@ -57,13 +57,12 @@ use std::future::{ready, Ready};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::FutureExt as _;
 use http::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 use tower_http::compression::predicate::Predicate;
-use tower_http::compression::{Compression, CompressionBody, CompressionLevel};
+use tower_http::compression::{Compression, CompressionLevel, ResponseFuture};
 use tower_service::Service;
 
 use crate::server::ServerOptions;
@@ -112,30 +111,25 @@ impl Negotiation {
 
     /// Hands `resp`, which [`admits`](Self::admits), to tower-http's
     /// `Compression`: compressed if the client accepts gzip or deflate, and
-    /// marked `Vary: accept-encoding` either way.
-    pub(crate) fn compress(
-        self,
-        resp: Response<Full<Bytes>>,
-    ) -> Response<CompressionBody<Full<Bytes>>> {
+    /// marked `Vary: accept-encoding` either way. The future is ready when
+    /// first polled (it only waits for `resp`, which is there).
+    pub(crate) fn compress(self, resp: Response<Full<Bytes>>) -> Compressing {
         let mut req = Request::new(());
         if let Some(accept) = self.accept_encoding {
             req.headers_mut().insert(ACCEPT_ENCODING, accept);
         }
-        let answer = Compression::new(Answered(Some(resp)))
+        Compression::new(Answered(Some(resp)))
             .no_br()
             .no_zstd()
             .quality(CompressionLevel::Default)
             .compress_when(self.predicate)
             .call(req)
-            .now_or_never();
-        match answer {
-            Some(Ok(resp)) => resp,
-            Some(Err(never)) => match never {},
-            // tower-http's future only waits for the inner one, `Ready`.
-            None => unreachable!("tower-http's compression future waits for a ready answer"),
-        }
     }
 }
+
+/// The future of [`Negotiation::compress`].
+pub(crate) type Compressing =
+    ResponseFuture<Ready<Result<Response<Full<Bytes>>, Infallible>>, PollingPayload>;
 
 /// All `Accept-Encoding` lines as one value. The usual single line is
 /// cloned: a reference count for the values hyper parses (their bytes are
@@ -204,7 +198,12 @@ impl Service<Request<()>> for Answered {
     }
 
     fn call(&mut self, _req: Request<()>) -> Self::Future {
-        ready(Ok(self.0.take().expect("Answered is called once")))
+        // tower-http calls it once; a second call would get an empty `500`.
+        ready(Ok(self.0.take().unwrap_or_else(|| {
+            let mut resp = Response::new(Full::default());
+            *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        })))
     }
 }
 
@@ -251,7 +250,7 @@ mod tests {
         rt.block_on(async {
             let negotiation = Negotiation::new(options, &Method::GET, &headers);
             if negotiation.admits(&resp) {
-                let (parts, body) = negotiation.compress(resp).into_parts();
+                let (parts, body) = negotiation.compress(resp).await.unwrap().into_parts();
                 let body = body.collect().await.unwrap().to_bytes();
                 (parts.headers, body, true)
             } else {
@@ -408,7 +407,9 @@ mod tests {
         let negotiation = Negotiation::new(&options(true, 0), &Method::GET, &headers);
         let resp = payload(&[b'a'; 100]);
         assert!(negotiation.admits(&resp));
-        let resp = negotiation.compress(resp);
+        let resp = futures_util::FutureExt::now_or_never(negotiation.compress(resp))
+            .expect("ready at once")
+            .unwrap();
         assert_eq!(resp.headers()[CONTENT_ENCODING], "deflate");
         // Compression off, or a POST: the header is not even kept.
         let negotiation = Negotiation::new(&options(false, 0), &Method::GET, &headers);

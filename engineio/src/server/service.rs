@@ -25,7 +25,7 @@ use super::handlers::BoxFuture;
 use super::request;
 use super::response::BoxError;
 use super::Server;
-use crate::http::compression::Negotiation;
+use crate::http::compression::{Compressing, Negotiation};
 use crate::http::static_files::StaticBody;
 use crate::http::StaticFiles;
 
@@ -153,6 +153,11 @@ pin_project! {
             // Taken when the answer is ready.
             compression: Option<Negotiation>,
         },
+        // A large polling payload on its way through tower-http (ready when
+        // first polled). Boxed, as its body is: the future is several times
+        // the size of the others, and every request's future (a held
+        // long-poll GET included) would carry it.
+        Compressing { fut: Pin<Box<Compressing>> },
         Inner { #[pin] fut: F },
     }
 }
@@ -170,14 +175,29 @@ where
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Engine { fut, compression } => fut.as_mut().poll(cx).map(|r| {
-                Ok(match compression.take() {
-                    Some(c) if c.admits(&r) => c.compress(r).map(ResponseBody::compressed),
-                    _ => r.map(ResponseBody::engine),
-                })
-            }),
-            KindProj::Inner { fut } => fut.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
+        let mut kind = self.project().kind;
+        loop {
+            return match kind.as_mut().project() {
+                KindProj::Engine { fut, compression } => {
+                    let Poll::Ready(r) = fut.as_mut().poll(cx) else {
+                        return Poll::Pending;
+                    };
+                    match compression.take() {
+                        Some(c) if c.admits(&r) => {
+                            kind.set(Kind::Compressing {
+                                fut: Box::pin(c.compress(r)),
+                            });
+                            continue;
+                        }
+                        _ => Poll::Ready(Ok(r.map(ResponseBody::engine))),
+                    }
+                }
+                KindProj::Compressing { fut } => fut.as_mut().poll(cx).map(|r| match r {
+                    Ok(r) => Ok(r.map(ResponseBody::compressed)),
+                    Err(never) => match never {},
+                }),
+                KindProj::Inner { fut } => fut.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
+            };
         }
     }
 }
