@@ -272,6 +272,7 @@ def run_peer(name, desc, cmd, cwd, env, args):
                 "title": title, "median": statistics.median(vals), "min": min(vals),
                 "max": max(vals), "p50_ms": med["p50_ms"], "p99_ms": med["p99_ms"],
                 "server_cpu_us_per_msg": med.get("server_cpu_us_per_msg"),
+                "client_cpu_pct": med.get("client_cpu_pct"),
                 "errors": sum(r["errors"] for r in ok), "runs": len(ok)}
         else:
             res["workloads"][key] = {"title": title, "error": runs[0].get("error") if runs else "not run"}
@@ -909,7 +910,9 @@ def report(results, args, stamp):
               f"median of {args.runs} run(s) per cell, min–max in brackets",
               "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
               ("- messages/s = echoes received per second (one round trip per message); "
-               "server CPU-µs/msg from /proc of the server process" if results else
+               "server CPU-µs/msg from /proc of the server process; load generator CPU = the `eio bench` "
+               f"process's CPU time over the measured seconds, in % of its one core (**saturated** at "
+               f"{SATURATED_PCT}% or more: the rate then understates the server)" if results else
                "- round trips/s = acknowledgements (workload 7) or echoes (workload 8) received per second; "
                "CPU from /proc"), ""]
     by = {r["name"]: r for r in results}
@@ -962,19 +965,19 @@ def report(results, args, stamp):
         else:
             ours = by.get("ours", {}).get("workloads", {}).get(k, {}).get("median")
             tcp = by.get("tcp", {}).get("workloads", {}).get(k, {}).get("median")
-            lines += ["| server | per second [min–max] | p50 ms | p99 ms | server CPU-µs/msg | errors | ours ÷ this |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| server | per second [min–max] | p50 ms | p99 ms | server CPU-µs/msg | load generator CPU | errors | ours ÷ this |",
+                      "|---|---|---|---|---|---|---|---|"]
             for r in results:
                 w = r["workloads"].get(k)
                 if not w:
                     continue
                 if "error" in w:
-                    lines.append(f"| {r['name']} | failed: {str(w['error'])[:80]} | | | | | |")
+                    lines.append(f"| {r['name']} | failed: {str(w['error'])[:80]} | | | | | | |")
                     continue
                 ratio = f"{ours / w['median']:.2f}" if ours and w["median"] else "—"
                 lines.append(f"| {r['name']} | {fmt(w['median'])} [{fmt(w['min'])}–{fmt(w['max'])}] | "
                              f"{w['p50_ms']:.3f} | {w['p99_ms']:.3f} | {fmt(w['server_cpu_us_per_msg'], 2)} | "
-                             f"{w['errors']} | {ratio} |")
+                             f"{loadgen_cpu(w.get('client_cpu_pct'))} | {w['errors']} | {ratio} |")
             if ours and tcp:
                 lines += ["", f"ours ÷ TCP floor: **{ours / tcp:.2f}**"]
         lines.append("")
@@ -983,6 +986,19 @@ def report(results, args, stamp):
     lines += client_report(clients, args)
     lines += eio_client_report(eio_clients_, args)
     return "\n".join(lines)
+
+
+# A load generator at this share of its core or more is the bottleneck.
+SATURATED_PCT = 90
+
+
+def loadgen_cpu(pct):
+    """The load generator's CPU column: its share of its one core during the
+    measured seconds, flagged when it is saturated (the rate then
+    understates the server)."""
+    if pct is None:
+        return "—"
+    return f"{pct:.0f}% **saturated**" if pct >= SATURATED_PCT else f"{pct:.0f}%"
 
 
 def svg_chart(results, key, title):

@@ -417,6 +417,10 @@ async fn run_async(args: BenchArgs) -> Result<(), BoxError> {
             "connections": connected,
             "duration_s": round3(elapsed),
             "client_cpu_us_per_msg": round3(cpu_us_per_msg),
+            // This process's CPU time over the measured seconds, in % of
+            // one core: near 100 per thread, the load generator is the
+            // bottleneck and the rate understates the server.
+            "client_cpu_pct": round1(cpu_ns as f64 / 1e7 / elapsed),
             "mode": format!("{:?}", args.mode).to_lowercase(),
             "transport": format!("{:?}", args.transport).to_lowercase(),
             "size": args.size,
