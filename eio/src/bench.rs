@@ -73,7 +73,8 @@ pub(crate) struct BenchArgs {
     /// The Engine.IO path.
     #[arg(long, default_value = "/engine.io/")]
     path: String,
-    /// Worker threads (default: the CPUs this process may run on).
+    /// Worker threads (default: the CPUs this process may run on). With 0
+    /// or 1, the load generator runs on a single-threaded runtime.
     #[arg(long)]
     threads: Option<usize>,
     /// Print one JSON object instead of text.
@@ -207,19 +208,7 @@ impl<'a> Tally<'a> {
 }
 
 pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rt = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()?
-    };
+    let rt = crate::runtime(args.threads)?;
     rt.block_on(run_async(args))
 }
 

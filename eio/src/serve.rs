@@ -72,6 +72,10 @@ pub(crate) struct ServeArgs {
     /// (default: `eio/demo/node_modules/...`, installed by `npm ci` there).
     #[arg(long)]
     client_js: Option<PathBuf>,
+    /// Runtime worker threads (default: the CPUs this process may run on).
+    /// With 0 or 1, the server runs on a single-threaded runtime.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -148,9 +152,7 @@ impl Demo {
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime(args.threads)?;
     rt.block_on(serve(args))
 }
 
