@@ -539,7 +539,8 @@ def eio_client_commands(args):
                  "the `on_message` handler sends the next message; the `eio` binary allocates with mimalloc",
                  [EIO, "eio-client-bench"]),
         "ours-blocking": ("engineio-rs `engineio::client::blocking::Client` (`eio eio-client-bench "
-                          "--blocking`): its runtime thread and handler thread per connection, the "
+                          "--blocking`): one runtime thread shared by the process's connections, handlers "
+                          "on its blocking pool; the "
                           "`on_message` handler sends the next message; mimalloc, as above",
                           [EIO, "eio-client-bench", "--blocking"]),
         "node": ("Node engine.io-client (npm) `Socket`, `transports: [T]`, `upgrade: false`; the `message` "

@@ -299,49 +299,168 @@ fn message_order_is_kept_across_the_upgrade() {
     client.disconnect();
 }
 
-/// Names of this process's threads (Linux).
-fn client_threads() -> usize {
+/// How many of this process's threads have the name `name` (Linux).
+fn threads_named(name: &str) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
     dir.flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm"))
-                .is_ok_and(|n| matches!(n.trim(), "eio-client" | "eio-handlers"))
-        })
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|n| n.trim() == name))
         .count()
 }
 
+fn client_threads() -> usize {
+    threads_named("eio-client") + threads_named("eio-handlers")
+}
+
+/// Waits up to 5 s for the blocking clients' threads to be gone.
+fn wait_for_no_client_threads(what: &str) {
+    let start = Instant::now();
+    while client_threads() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{what}: threads leaked ({} eio-client, {} eio-handlers)",
+            threads_named("eio-client"),
+            threads_named("eio-handlers")
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
-fn dropping_the_client_joins_its_threads() {
+fn dropping_the_last_client_joins_the_shared_threads() {
     let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
     if !std::path::Path::new("/proc/self/task").exists() {
         return;
     }
     let server = common::node_server(json!({}));
-    let before = client_threads();
+    // A runtime of earlier tests may still be ending.
+    wait_for_no_client_threads("before");
     for (mode, transports) in MODES {
+        let (tx, rx) = mpsc::channel();
         let client = builder(transports)
-            .on_message(|_, _| {})
+            .on_message(move |_, d| {
+                let _ = tx.send(d);
+            })
             .connect(server.base_url())
             .unwrap();
         client.send("x").unwrap();
-        assert_eq!(client_threads(), before + 2, "{mode}");
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok(), "{mode}");
+        assert_eq!(threads_named("eio-client"), 1, "{mode}");
+        // The message handler ran on a pool thread, which outlives it.
+        assert!(threads_named("eio-handlers") >= 1, "{mode}");
         let clone = client.clone();
         drop(client);
-        assert_eq!(client_threads(), before + 2, "{mode}: a clone keeps it");
+        assert_eq!(threads_named("eio-client"), 1, "{mode}: a clone keeps it");
+        assert!(clone.is_connected(), "{mode}");
         drop(clone);
-        // The runtime thread is joined by the drop; the handler thread ends
-        // by itself right after.
-        let start = Instant::now();
-        while client_threads() > before {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "{mode}: threads leaked"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        // The runtime thread is joined by the drop; idle pool threads end
+        // right after, a busy one when its handler returns.
+        wait_for_no_client_threads(mode);
     }
+}
+
+#[test]
+fn clients_share_one_runtime_and_a_blocked_handler_holds_only_its_own() {
+    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let server = common::node_server(json!({}));
+    wait_for_no_client_threads("before");
+    // Client A's handler blocks until the test lets it go.
+    let (release, released) = mpsc::channel::<()>();
+    let released = Mutex::new(released);
+    let (a_tx, a_seen) = mpsc::channel();
+    let a = builder(&[TransportKind::WebSocket])
+        .on_message(move |_, d| {
+            let _ = a_tx.send(d);
+            let _ = released.lock().unwrap().recv();
+        })
+        .connect(server.base_url())
+        .unwrap();
+    let (b_tx, b_seen) = mpsc::channel();
+    let b = builder(&[TransportKind::Polling])
+        .on_message(move |_, d| {
+            let _ = b_tx.send(d);
+        })
+        .connect(server.base_url())
+        .unwrap();
+    assert_eq!(
+        threads_named("eio-client"),
+        1,
+        "one runtime thread for both"
+    );
+    a.send("a1").unwrap();
+    a.send("a2").unwrap();
+    assert_eq!(
+        a_seen.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Data::from("a1")
+    );
+    // A is stuck in its handler; B's handlers still run, in order.
+    for i in 0..5 {
+        b.send(format!("b{i}")).unwrap();
+    }
+    for i in 0..5 {
+        assert_eq!(
+            b_seen.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Data::from(format!("b{i}"))
+        );
+    }
+    assert!(
+        a_seen.recv_timeout(Duration::from_millis(200)).is_err(),
+        "A's second message waits for its first handler"
+    );
+    release.send(()).unwrap();
+    assert_eq!(
+        a_seen.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Data::from("a2")
+    );
+    release.send(()).unwrap();
+    drop(a);
+    assert!(b.is_connected(), "dropping A leaves B connected");
+    b.send("b5").unwrap();
+    assert_eq!(
+        b_seen.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Data::from("b5")
+    );
+    drop(b);
+    wait_for_no_client_threads("after both");
+    // A new client starts a new runtime.
+    let c = builder(&[TransportKind::WebSocket])
+        .connect(server.base_url())
+        .unwrap();
+    assert_eq!(threads_named("eio-client"), 1);
+    c.disconnect();
+}
+
+#[test]
+fn the_last_client_may_be_dropped_inside_its_own_handler() {
+    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let server = common::node_server(json!({}));
+    wait_for_no_client_threads("before");
+    let slot: Arc<Mutex<Option<Client>>> = Arc::default();
+    let (tx, rx) = mpsc::channel();
+    let taken = slot.clone();
+    let client = builder(&[TransportKind::WebSocket])
+        .on_message(move |_, _| {
+            // The handler's own handle goes when it returns: the last one.
+            drop(taken.lock().unwrap().take());
+            let _ = tx.send(());
+        })
+        .connect(server.base_url())
+        .unwrap();
+    let mut held = slot.lock().unwrap();
+    // The handler waits for the lock, so it finds the handle in the slot.
+    held.insert(client).send("x").unwrap();
+    drop(held);
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Dropping the runtime from one of its own pool threads must not wait
+    // for that thread.
+    wait_for_no_client_threads("after the handler dropped the last handle");
 }
 
 /// Run as a child process by `ctrl_c_disconnects_cleanly_and_never_hangs`.

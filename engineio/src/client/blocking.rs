@@ -2,16 +2,20 @@
 //! runtime thread, for programs without an async runtime (python-engineio's
 //! `engineio.Client`).
 //!
-//! Each connection gets a thread named `eio-client` running a
-//! current-thread tokio runtime, which hosts the driver; blocking calls
-//! park the calling thread until the runtime answers. Handlers are plain
-//! closures called, in order, on a thread of their own
-//! (`eio-handlers`), so they may block (a `sleep` in a handler
-//! delays the next events, never the heartbeat). Besides the connection's
+//! All blocking clients of a process share one thread, named `eio-client`,
+//! running a current-thread tokio runtime that hosts their drivers; it
+//! starts with the first client and is joined when the last one is
+//! dropped. Blocking calls park the calling thread until the runtime
+//! answers. Handlers are plain closures, called in order for each
+//! connection on a thread of the runtime's blocking pool (`eio-handlers`,
+//! started on demand and ended after a few idle seconds), so they may block:
+//! a `sleep` in a handler delays that connection's next events, never the
+//! heartbeat and never another connection's handlers. An idle connection
+//! holds no thread. Besides the connection's
 //! [`max_buffered_bytes`](super::ClientOptions::max_buffered_bytes), at most
-//! two messages are held for the handler thread (the one it runs, and one
-//! waiting): a slow handler holds the reading back as in the async client. Dropping the last
-//! handle aborts the connection and joins the runtime thread.
+//! two messages are held for its handlers (the one running, and one
+//! waiting): a slow handler holds the reading back as in the async client.
+//! Dropping the last handle of a connection aborts it.
 //!
 //! Do not call these methods from inside an async runtime's task: they block
 //! the thread (use the async client there).
@@ -31,7 +35,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// What [`Events::recv_timeout`] fails with: `Timeout` when no event came
 /// in time, `Disconnected` once the last event (the disconnect) was read.
@@ -53,16 +57,38 @@ use crate::proto::{ClientSid, Data, DisconnectReason, OpenData, TransportKind};
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// The private runtime thread.
+/// Handler threads the shared runtime may run at once. A handler that
+/// blocks holds one; past this many, further handlers wait for a free one.
+const MAX_HANDLER_THREADS: usize = 4096;
+
+/// The runtime every blocking client of the process shares: a
+/// current-thread tokio runtime on the `eio-client` thread, whose blocking
+/// pool (`eio-handlers` threads, started on demand) calls the handlers.
 struct Runtime {
     jobs: Option<mpsc::UnboundedSender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// The shared runtime while a blocking client holds it.
+static SHARED: Mutex<Weak<Runtime>> = Mutex::new(Weak::new());
+
 impl Runtime {
+    /// The shared runtime, started if no blocking client holds it.
+    fn shared() -> std::io::Result<Arc<Runtime>> {
+        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rt) = shared.upgrade() {
+            return Ok(rt);
+        }
+        let rt = Self::start()?;
+        *shared = Arc::downgrade(&rt);
+        Ok(rt)
+    }
+
     fn start() -> std::io::Result<Arc<Runtime>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .thread_name("eio-handlers")
+            .max_blocking_threads(MAX_HANDLER_THREADS)
             .build()?;
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         let thread = thread::Builder::new()
@@ -73,7 +99,9 @@ impl Runtime {
                         tokio::spawn(job);
                     }
                 });
-                // Dropping `rt` here cancels the driver and handler tasks.
+                // Cancels the driver tasks, and does not wait for a handler
+                // still running: the last client may be dropped by one.
+                rt.shutdown_background();
             })?;
         Ok(Arc::new(Runtime {
             jobs: Some(jobs),
@@ -159,7 +187,7 @@ type ConnectFn = Arc<dyn Fn(&Client) -> std::result::Result<(), BoxError> + Send
 type MessageFn = Arc<dyn Fn(&Client, Data) + Send + Sync>;
 type DisconnectFn = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
 
-/// Work for the handler thread.
+/// Work for a connection's handlers.
 enum HandlerJob {
     Connect(
         WeakClient,
@@ -176,32 +204,33 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "handler panicked".to_owned())
 }
 
-fn run_handlers(
-    mut jobs: mpsc::Receiver<HandlerJob>,
-    rt: Weak<Runtime>,
+/// One connection's handlers.
+struct Handlers {
     on_connect: Option<ConnectFn>,
     on_message: Option<MessageFn>,
     on_disconnect: Option<DisconnectFn>,
-) {
-    IN_HANDLER.with(|h| h.set(true));
-    let wrap = |c: &WeakClient| {
-        let client = c.upgrade()?;
-        let rt = rt.upgrade()?;
+    rt: Weak<Runtime>,
+}
+
+impl Handlers {
+    fn wrap(&self, c: &WeakClient) -> Option<Client> {
         Some(Client {
             inner: Arc::new(BlockingInner {
-                client,
-                _runtime: rt,
+                client: c.upgrade()?,
+                _runtime: self.rt.upgrade()?,
             }),
         })
-    };
-    let catch = |f: &mut dyn FnMut()| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
-    };
-    while let Some(job) = jobs.blocking_recv() {
+    }
+
+    fn run(&self, job: HandlerJob) {
+        let catch = |f: &mut dyn FnMut()| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .map_err(|p| panic_message(&*p))
+        };
         match job {
             HandlerJob::Connect(c, reply) => {
                 let mut r = Ok(());
-                if let (Some(h), Some(client)) = (&on_connect, wrap(&c)) {
+                if let (Some(h), Some(client)) = (&self.on_connect, self.wrap(&c)) {
                     if let Err(p) = catch(&mut || r = h(&client)) {
                         r = Err(format!("handler panicked: {p}").into());
                     }
@@ -209,7 +238,7 @@ fn run_handlers(
                 let _ = reply.send(r);
             }
             HandlerJob::Message(c, data) => {
-                if let (Some(h), Some(client)) = (&on_message, wrap(&c)) {
+                if let (Some(h), Some(client)) = (&self.on_message, self.wrap(&c)) {
                     let mut data = Some(data);
                     if let Err(p) = catch(&mut || {
                         if let Some(d) = data.take() {
@@ -221,7 +250,7 @@ fn run_handlers(
                 }
             }
             HandlerJob::Disconnect(reason, reply) => {
-                if let Some(h) = &on_disconnect {
+                if let Some(h) = &self.on_disconnect {
                     if let Err(p) = catch(&mut || h(reason)) {
                         tracing::error!("engine.io disconnect handler panicked: {p}");
                     }
@@ -229,6 +258,97 @@ fn run_handlers(
                 let _ = reply.send(());
             }
         }
+    }
+}
+
+/// A connection's handler queue. The async side sends each job and then,
+/// if no handler thread is draining the queue (its receiver is parked in
+/// `idle`), takes the receiver and starts one on the blocking pool. That
+/// thread runs the jobs in order until the queue is empty, then parks the
+/// receiver again. So handlers run one at a time and in order, a handler
+/// that blocks holds one pool thread and never another connection's, and an
+/// idle connection holds no thread at all.
+struct HandlerQueue {
+    jobs: mpsc::Sender<HandlerJob>,
+    idle: Arc<Mutex<Option<mpsc::Receiver<HandlerJob>>>>,
+    handlers: Arc<Handlers>,
+}
+
+impl HandlerQueue {
+    fn new(handlers: Handlers) -> Arc<Self> {
+        // One job waits while a thread runs another: the async side waits
+        // for the slot, so a slow handler holds the events (and their
+        // budget) back instead of queueing them here unbounded.
+        let (jobs, rx) = mpsc::channel(1);
+        Arc::new(HandlerQueue {
+            jobs,
+            idle: Arc::new(Mutex::new(Some(rx))),
+            handlers: Arc::new(handlers),
+        })
+    }
+
+    /// Queues `job` (waiting for the slot); false if the queue is gone.
+    async fn push(&self, job: HandlerJob) -> bool {
+        if self.jobs.send(job).await.is_err() {
+            return false;
+        }
+        // After the send: a drainer that found the queue empty has parked
+        // the receiver by the time it lets go of the lock, so this job is
+        // never left behind.
+        let rx = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(rx) = rx {
+            let idle = self.idle.clone();
+            let handlers = self.handlers.clone();
+            drop(tokio::task::spawn_blocking(move || {
+                drain(rx, &idle, &handlers)
+            }));
+        }
+        true
+    }
+}
+
+/// Marks this thread as running handlers while it lives.
+struct InHandler;
+
+impl InHandler {
+    fn enter() -> Self {
+        IN_HANDLER.with(|h| h.set(true));
+        InHandler
+    }
+}
+
+impl Drop for InHandler {
+    fn drop(&mut self) {
+        // Pool threads also run the runtime's other blocking work.
+        IN_HANDLER.with(|h| h.set(false));
+    }
+}
+
+/// Runs the queued jobs in order; see [`HandlerQueue`].
+fn drain(
+    mut rx: mpsc::Receiver<HandlerJob>,
+    idle: &Mutex<Option<mpsc::Receiver<HandlerJob>>>,
+    handlers: &Handlers,
+) {
+    let _in_handler = InHandler::enter();
+    loop {
+        let job = {
+            let mut parked = idle.lock().unwrap_or_else(PoisonError::into_inner);
+            match rx.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    *parked = Some(rx);
+                    return;
+                }
+                // The connection's handlers are gone.
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        };
+        handlers.run(job);
     }
 }
 
@@ -423,7 +543,7 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// As the async [`connect`](super::ClientBuilder::connect), plus
-    /// [`ClientError::Runtime`] if the runtime thread cannot start.
+    /// [`ClientError::Runtime`] if the shared runtime thread cannot start.
     pub fn connect(self, url: impl AsRef<str>) -> Result<Client> {
         let ClientBuilder {
             mut inner,
@@ -431,26 +551,29 @@ impl ClientBuilder {
             on_message,
             on_disconnect,
         } = self;
-        let rt = Runtime::start().map_err(ClientError::Runtime)?;
+        let rt = Runtime::shared().map_err(ClientError::Runtime)?;
         if on_connect.is_some() || on_message.is_some() || on_disconnect.is_some() {
-            // One job waits while the thread runs another: the async side
-            // waits for the slot, so a slow handler holds the events (and
-            // their budget) back instead of queueing them here unbounded.
-            let (jobs, rx) = mpsc::channel::<HandlerJob>(1);
-            // The async side forwards each event to the handler thread; the
+            // The async side forwards each event to the handler queue; the
             // connect and disconnect events wait for their handler, so
             // `connect` and `wait` return after them.
-            if on_connect.is_some() {
-                let jobs = jobs.clone();
+            let (c, m, d) = (
+                on_connect.is_some(),
+                on_message.is_some(),
+                on_disconnect.is_some(),
+            );
+            let queue = HandlerQueue::new(Handlers {
+                on_connect,
+                on_message,
+                on_disconnect,
+                rt: Arc::downgrade(&rt),
+            });
+            if c {
+                let queue = queue.clone();
                 inner = inner.on_connect_async(move |c: super::Client| {
-                    let jobs = jobs.clone();
+                    let queue = queue.clone();
                     async move {
                         let (tx, rx) = oneshot::channel();
-                        if jobs
-                            .send(HandlerJob::Connect(c.downgrade(), tx))
-                            .await
-                            .is_ok()
-                        {
+                        if queue.push(HandlerJob::Connect(c.downgrade(), tx)).await {
                             rx.await.unwrap_or(Ok(()))
                         } else {
                             Ok(())
@@ -458,35 +581,26 @@ impl ClientBuilder {
                     }
                 });
             }
-            if on_message.is_some() {
-                let jobs = jobs.clone();
+            if m {
+                let queue = queue.clone();
                 inner = inner.on_message_async(move |c: super::Client, d: Data| {
-                    let jobs = jobs.clone();
+                    let queue = queue.clone();
                     async move {
-                        let _ = jobs.send(HandlerJob::Message(c.downgrade(), d)).await;
+                        queue.push(HandlerJob::Message(c.downgrade(), d)).await;
                     }
                 });
             }
-            if on_disconnect.is_some() {
-                let jobs = jobs.clone();
+            if d {
                 inner = inner.on_disconnect_async(move |r| {
-                    let jobs = jobs.clone();
+                    let queue = queue.clone();
                     async move {
                         let (tx, rx) = oneshot::channel();
-                        if jobs.send(HandlerJob::Disconnect(r, tx)).await.is_ok() {
+                        if queue.push(HandlerJob::Disconnect(r, tx)).await {
                             let _ = rx.await;
                         }
                     }
                 });
             }
-            drop(jobs);
-            let weak_rt = Arc::downgrade(&rt);
-            // Not joined: it ends by itself once the connection's handlers
-            // are dropped and the current handler returns.
-            thread::Builder::new()
-                .name("eio-handlers".into())
-                .spawn(move || run_handlers(rx, weak_rt, on_connect, on_message, on_disconnect))
-                .map_err(ClientError::Runtime)?;
         }
         let url = url.as_ref().to_owned();
         let client = rt
@@ -503,13 +617,14 @@ impl ClientBuilder {
 
 struct BlockingInner {
     // Field order matters: the connection is aborted before the runtime
-    // thread is joined.
+    // thread is joined (when this is the process's last blocking client).
     client: super::Client,
     _runtime: Arc<Runtime>,
 }
 
 /// A connected blocking Engine.IO client. Cheap to clone; the connection is
-/// aborted, and its runtime thread joined, when the last clone is dropped.
+/// aborted when the last clone is dropped, and the shared runtime thread
+/// joined when the process's last blocking client is.
 ///
 /// ```no_run
 /// use engineio::client::blocking::Client;
