@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::budget::Budget;
 use super::driver::{Command, Driver, DriverParts};
 use super::error::{body_json, ClientError, Result};
 use super::handlers::{ConnectOutcome, Handlers, Hub, Runner, Tracked};
 use super::options::{ClientOptions, HttpClient};
+use super::queue;
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
 use super::{sigint, wait_set, Client, Inner, Shared, State};
@@ -58,7 +59,7 @@ pub struct ClientBuilder {
     handlers: Handlers,
     error: Option<String>,
     /// Streams taken with [`ClientBuilder::events`], fed from the start.
-    subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
+    subscribers: Vec<queue::Sender<Tracked>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -107,7 +108,7 @@ impl ClientBuilder {
     /// # drop(client); Ok(()) }
     /// ```
     pub fn events(&mut self) -> super::Events {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = queue::queue();
         self.subscribers.push(tx);
         super::Events { rx }
     }
@@ -393,8 +394,8 @@ impl ClientBuilder {
         let shared = Arc::new(Shared::new(first));
         // Commands are drained at once by the driver, and events are bounded
         // by the budget (see `budget`): neither channel grows on its own.
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = queue::queue();
+        let (ev_tx, ev_rx) = queue::queue();
         let budget = Budget::new(options.max_buffered_bytes);
         let (driver_done_tx, driver_done) = watch::channel(None);
         let (handlers_done_tx, handlers_done) = watch::channel(None);

@@ -31,11 +31,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Sleep;
 
 use super::budget::{Budget, Charge};
 use super::handlers::{BoxFuture, Charged};
+use super::queue;
 use super::request::{HttpAnswer, RequestError, Requests};
 use super::websocket::{self, OpenError, WsConn, WsEvent, WsIo, WsSocket};
 use super::{sigint, ClientEvent, ClientSid, Shared, State};
@@ -107,10 +108,10 @@ pub(crate) struct Driver {
     session: ClientSession,
     sid: ClientSid,
     req: Requests,
-    commands: mpsc::UnboundedReceiver<Command>,
+    commands: queue::Receiver<Command>,
     /// The Ctrl-C registration (`handle_sigint`), dropped with the driver.
     _sigint: Option<sigint::Registration>,
-    events: mpsc::UnboundedSender<Charged>,
+    events: queue::Sender<Charged>,
     budget: Arc<Budget>,
     /// The last long poll's body, while packets of it are left.
     body: Option<Body>,
@@ -122,8 +123,8 @@ pub(crate) struct Driver {
     post: Option<HttpFuture>,
     ws: Option<WsConn>,
     probe: Option<Probe>,
-    ws_io_tx: mpsc::UnboundedSender<WsIo>,
-    ws_io: mpsc::UnboundedReceiver<WsIo>,
+    ws_io_tx: queue::Sender<WsIo>,
+    ws_io: queue::Receiver<WsIo>,
     next_ws_id: u64,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
@@ -140,9 +141,9 @@ pub(crate) struct DriverParts {
     pub(crate) session: ClientSession,
     pub(crate) ws: Option<WsSocket>,
     pub(crate) req: Requests,
-    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) commands: queue::Receiver<Command>,
     pub(crate) sigint: Option<sigint::Registration>,
-    pub(crate) events: mpsc::UnboundedSender<Charged>,
+    pub(crate) events: queue::Sender<Charged>,
     pub(crate) budget: Arc<Budget>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) done: watch::Sender<Option<DisconnectReason>>,
@@ -161,7 +162,7 @@ impl Driver {
             shared,
             done,
         } = parts;
-        let (ws_io_tx, ws_io) = mpsc::unbounded_channel();
+        let (ws_io_tx, ws_io) = queue::queue();
         let sid = session
             .sid()
             .cloned()

@@ -15,10 +15,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::FutureExt as _;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::budget::Charge;
 use super::error::BoxError;
+use super::queue;
 use super::{Client, ClientEvent, Inner};
 use crate::proto::{Data, DisconnectReason};
 
@@ -69,7 +70,7 @@ impl<E: Into<BoxError>> ConnectOutcome for Result<(), E> {
 /// Fan-out of events to [`Events`](super::Events) streams.
 #[derive(Debug)]
 pub(crate) struct Hub {
-    subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
+    subscribers: Vec<queue::Sender<Tracked>>,
     /// Events kept for the first subscriber: only when no handler is
     /// registered, so a handler-only client never accumulates events.
     backlog: Option<VecDeque<Tracked>>,
@@ -77,10 +78,7 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn new(
-        keep_backlog: bool,
-        subscribers: Vec<mpsc::UnboundedSender<Tracked>>,
-    ) -> Self {
+    pub(crate) fn new(keep_backlog: bool, subscribers: Vec<queue::Sender<Tracked>>) -> Self {
         Hub {
             // Streams taken from the builder get everything from the start:
             // no backlog is needed for a later one.
@@ -105,8 +103,8 @@ impl Hub {
         self.subscribers.clear();
     }
 
-    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Tracked> {
-        let (tx, rx) = mpsc::unbounded_channel();
+    pub(crate) fn subscribe(&mut self) -> queue::Receiver<Tracked> {
+        let (tx, rx) = queue::queue();
         for ev in self.backlog.take().into_iter().flatten() {
             let _ = tx.send(ev);
         }
@@ -143,7 +141,7 @@ async fn guarded<T>(fut: impl Future<Output = T> + Send) -> Result<T, BoxError> 
 
 /// Everything the handler task needs.
 pub(crate) struct Runner {
-    pub(crate) events: mpsc::UnboundedReceiver<Charged>,
+    pub(crate) events: queue::Receiver<Charged>,
     pub(crate) start: oneshot::Receiver<Weak<Inner>>,
     pub(crate) handlers: Handlers,
     pub(crate) hub: Arc<Mutex<Hub>>,

@@ -158,6 +158,7 @@ mod driver;
 mod error;
 mod handlers;
 mod options;
+mod queue;
 mod request;
 mod sigint;
 mod websocket;
@@ -170,7 +171,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 pub use self::builder::ClientBuilder;
@@ -281,7 +282,7 @@ pub(crate) struct Inner {
     sid: ClientSid,
     open: OpenData,
     shared: Arc<Shared>,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: queue::Sender<Command>,
     driver_done: watch::Receiver<Option<DisconnectReason>>,
     handlers_done: watch::Receiver<Option<DisconnectReason>>,
     hub: Arc<Mutex<Hub>>,
@@ -566,7 +567,7 @@ async fn wait_set(mut rx: watch::Receiver<Option<DisconnectReason>>) -> Disconne
 #[derive(Debug)]
 pub struct Events {
     // Each event's budget charge is released as the event is yielded.
-    rx: mpsc::UnboundedReceiver<handlers::Tracked>,
+    rx: queue::Receiver<handlers::Tracked>,
 }
 
 impl Events {

@@ -31,11 +31,11 @@ use reqwest::header::{
 };
 use reqwest::{StatusCode, Url};
 use tokio::io::{BufWriter, ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::budget::{Budget, Charge};
 use super::error::{body_json, BoxError, ClientError};
+use super::queue;
 use crate::proto::{DecodeError, Packet};
 
 type Stream = reqwest::Upgraded;
@@ -69,7 +69,7 @@ pub(crate) enum Out {
 /// and the reader (replies owed to the server).
 #[derive(Debug, Clone)]
 struct Outbox {
-    tx: mpsc::UnboundedSender<Out>,
+    tx: queue::Sender<Out>,
     /// The payload of the latest unanswered ping; `Out::Pong` is queued only
     /// when it was empty.
     pong: Arc<Mutex<Option<Bytes>>>,
@@ -131,7 +131,7 @@ pub(crate) struct WsIo {
 pub(crate) struct WsSocket {
     reader: MessageReader,
     out: Outbox,
-    out_rx: mpsc::UnboundedReceiver<Out>,
+    out_rx: queue::Receiver<Out>,
     writer: Writer,
 }
 
@@ -249,7 +249,7 @@ pub(crate) async fn open(
         let (r, w) = tokio::io::split(s);
         (r, BufWriter::with_capacity(WRITE_BUFFER, w))
     });
-    let (tx, out_rx) = mpsc::unbounded_channel();
+    let (tx, out_rx) = queue::queue();
     Ok(WsSocket {
         reader: MessageReader {
             ws: read,
@@ -280,12 +280,7 @@ impl WsSocket {
 
     /// Starts the reader and writer tasks; events go to `io` tagged `id`.
     /// The reader reads only while `budget` has room.
-    pub(crate) fn start(
-        self,
-        id: u64,
-        io: mpsc::UnboundedSender<WsIo>,
-        budget: Arc<Budget>,
-    ) -> WsConn {
+    pub(crate) fn start(self, id: u64, io: queue::Sender<WsIo>, budget: Arc<Budget>) -> WsConn {
         let WsSocket {
             reader,
             out,
@@ -440,7 +435,7 @@ async fn run_reader(
     mut reader: MessageReader,
     out: Outbox,
     id: u64,
-    io: mpsc::UnboundedSender<WsIo>,
+    io: queue::Sender<WsIo>,
     budget: Arc<Budget>,
 ) {
     loop {
@@ -465,10 +460,10 @@ async fn run_reader(
 
 async fn run_writer(
     mut writer: Writer,
-    mut rx: mpsc::UnboundedReceiver<Out>,
+    mut rx: queue::Receiver<Out>,
     outbox: Outbox,
     id: u64,
-    io: mpsc::UnboundedSender<WsIo>,
+    io: queue::Sender<WsIo>,
 ) {
     while let Some(out) = rx.recv().await {
         let (op, data) = match out {
