@@ -327,15 +327,24 @@ fn wait_for_no_client_threads(what: &str) {
     }
 }
 
-#[test]
-fn dropping_the_last_client_joins_the_shared_threads() {
-    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
+/// For a test that counts the client threads: no other test's clients
+/// running, and none of an earlier runtime left; `None` without /proc.
+fn counting_threads() -> Option<(std::sync::RwLockWriteGuard<'static, ()>, common::Peer)> {
+    let g = THREADS.write().unwrap_or_else(|e| e.into_inner());
     if !std::path::Path::new("/proc/self/task").exists() {
-        return;
+        return None;
     }
     let server = common::node_server(json!({}));
     // A runtime of earlier tests may still be ending.
     wait_for_no_client_threads("before");
+    Some((g, server))
+}
+
+#[test]
+fn dropping_the_last_client_joins_the_shared_threads() {
+    let Some((_g, server)) = counting_threads() else {
+        return;
+    };
     for (mode, transports) in MODES {
         let (tx, rx) = mpsc::channel();
         let client = builder(transports)
@@ -362,12 +371,9 @@ fn dropping_the_last_client_joins_the_shared_threads() {
 
 #[test]
 fn clients_share_one_runtime_and_a_blocked_handler_holds_only_its_own() {
-    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
-    if !std::path::Path::new("/proc/self/task").exists() {
+    let Some((_g, server)) = counting_threads() else {
         return;
-    }
-    let server = common::node_server(json!({}));
-    wait_for_no_client_threads("before");
+    };
     // Client A's handler blocks until the test lets it go.
     let (release, released) = mpsc::channel::<()>();
     let released = Mutex::new(released);
@@ -436,12 +442,9 @@ fn clients_share_one_runtime_and_a_blocked_handler_holds_only_its_own() {
 
 #[test]
 fn the_last_client_may_be_dropped_inside_its_own_handler() {
-    let _g = THREADS.write().unwrap_or_else(|e| e.into_inner());
-    if !std::path::Path::new("/proc/self/task").exists() {
+    let Some((_g, server)) = counting_threads() else {
         return;
-    }
-    let server = common::node_server(json!({}));
-    wait_for_no_client_threads("before");
+    };
     let slot: Arc<Mutex<Option<Client>>> = Arc::default();
     let (tx, rx) = mpsc::channel();
     let taken = slot.clone();
