@@ -100,6 +100,14 @@ pub use engineio_proto::{Data, Text};
 
 pub mod client;
 mod clock;
+
+/// Locks `m`, poisoned or not. Every mutex of the crate guards state that
+/// stays consistent even if a holder panicked: nothing under these locks
+/// panics, and user code never runs under them.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use client::{Client, ClientBuilder, ClientError, ClientEvent, ClientOptions};
 mod http;
 pub mod server;

@@ -35,7 +35,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 /// What [`Events::recv_timeout`] fails with: `Timeout` when no event came
 /// in time, `Disconnected` once the last event (the disconnect) was read.
@@ -75,7 +75,7 @@ static SHARED: Mutex<Weak<Runtime>> = Mutex::new(Weak::new());
 impl Runtime {
     /// The shared runtime, started if no blocking client holds it.
     fn shared() -> std::io::Result<Arc<Runtime>> {
-        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shared = crate::lock(&SHARED);
         if let Some(rt) = shared.upgrade() {
             return Ok(rt);
         }
@@ -295,11 +295,7 @@ impl HandlerQueue {
         // After the send: a drainer that found the queue empty has parked
         // the receiver by the time it lets go of the lock, so this job is
         // never left behind.
-        let rx = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let rx = crate::lock(&self.idle).take();
         if let Some(rx) = rx {
             let idle = self.idle.clone();
             let handlers = self.handlers.clone();
@@ -337,7 +333,7 @@ fn drain(
     let _in_handler = InHandler::enter();
     loop {
         let job = {
-            let mut parked = idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut parked = crate::lock(idle);
             match rx.try_recv() {
                 Ok(job) => job,
                 Err(mpsc::error::TryRecvError::Empty) => {

@@ -21,6 +21,7 @@ use super::budget::Charge;
 use super::error::BoxError;
 use super::queue;
 use super::{Client, ClientEvent, Inner};
+use crate::lock;
 use crate::proto::{Data, DisconnectReason};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -223,9 +224,4 @@ impl Runner {
         lock(&hub).close();
         done.send_replace(Some(reason));
     }
-}
-
-pub(crate) fn lock(hub: &Mutex<Hub>) -> std::sync::MutexGuard<'_, Hub> {
-    hub.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

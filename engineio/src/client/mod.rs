@@ -536,7 +536,7 @@ impl Client {
     /// ```
     pub fn events(&self) -> Events {
         Events {
-            rx: handlers::lock(&self.inner.hub).subscribe(),
+            rx: crate::lock(&self.inner.hub).subscribe(),
         }
     }
 }

@@ -17,8 +17,10 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+
+use crate::lock;
 
 struct State<T> {
     items: VecDeque<T>,
@@ -29,12 +31,6 @@ struct State<T> {
 }
 
 type Shared<T> = Arc<Mutex<State<T>>>;
-
-fn lock<T>(s: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
-    // Nothing here panics under the lock, so poisoning cannot leave it
-    // half-updated.
-    s.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A new queue.
 pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
