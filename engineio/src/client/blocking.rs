@@ -270,8 +270,8 @@ impl Handlers {
 /// idle connection holds no thread at all.
 struct HandlerQueue {
     jobs: mpsc::Sender<HandlerJob>,
-    idle: Arc<Mutex<Option<mpsc::Receiver<HandlerJob>>>>,
-    handlers: Arc<Handlers>,
+    idle: Mutex<Option<mpsc::Receiver<HandlerJob>>>,
+    handlers: Handlers,
 }
 
 impl HandlerQueue {
@@ -282,13 +282,13 @@ impl HandlerQueue {
         let (jobs, rx) = mpsc::channel(1);
         Arc::new(HandlerQueue {
             jobs,
-            idle: Arc::new(Mutex::new(Some(rx))),
-            handlers: Arc::new(handlers),
+            idle: Mutex::new(Some(rx)),
+            handlers,
         })
     }
 
     /// Queues `job` (waiting for the slot); false if the queue is gone.
-    async fn push(&self, job: HandlerJob) -> bool {
+    async fn push(self: &Arc<Self>, job: HandlerJob) -> bool {
         if self.jobs.send(job).await.is_err() {
             return false;
         }
@@ -297,13 +297,27 @@ impl HandlerQueue {
         // never left behind.
         let rx = crate::lock(&self.idle).take();
         if let Some(rx) = rx {
-            let idle = self.idle.clone();
-            let handlers = self.handlers.clone();
-            drop(tokio::task::spawn_blocking(move || {
-                drain(rx, &idle, &handlers)
-            }));
+            let queue = self.clone();
+            drop(tokio::task::spawn_blocking(move || queue.drain(rx)));
         }
         true
+    }
+
+    /// Runs the queued jobs in order, then parks the receiver again.
+    fn drain(&self, mut rx: mpsc::Receiver<HandlerJob>) {
+        let _in_handler = InHandler::enter();
+        loop {
+            let job = {
+                let mut parked = crate::lock(&self.idle);
+                // Only empty: `self.jobs`, held here, keeps it connected.
+                let Ok(job) = rx.try_recv() else {
+                    *parked = Some(rx);
+                    return;
+                };
+                job
+            };
+            self.handlers.run(job);
+        }
     }
 }
 
@@ -321,30 +335,6 @@ impl Drop for InHandler {
     fn drop(&mut self) {
         // Pool threads also run the runtime's other blocking work.
         IN_HANDLER.with(|h| h.set(false));
-    }
-}
-
-/// Runs the queued jobs in order; see [`HandlerQueue`].
-fn drain(
-    mut rx: mpsc::Receiver<HandlerJob>,
-    idle: &Mutex<Option<mpsc::Receiver<HandlerJob>>>,
-    handlers: &Handlers,
-) {
-    let _in_handler = InHandler::enter();
-    loop {
-        let job = {
-            let mut parked = crate::lock(idle);
-            match rx.try_recv() {
-                Ok(job) => job,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    *parked = Some(rx);
-                    return;
-                }
-                // The connection's handlers are gone.
-                Err(mpsc::error::TryRecvError::Disconnected) => return,
-            }
-        };
-        handlers.run(job);
     }
 }
 
@@ -552,18 +542,13 @@ impl ClientBuilder {
             // The async side forwards each event to the handler queue; the
             // connect and disconnect events wait for their handler, so
             // `connect` and `wait` return after them.
-            let (c, m, d) = (
-                on_connect.is_some(),
-                on_message.is_some(),
-                on_disconnect.is_some(),
-            );
             let queue = HandlerQueue::new(Handlers {
                 on_connect,
                 on_message,
                 on_disconnect,
                 rt: Arc::downgrade(&rt),
             });
-            if c {
+            if queue.handlers.on_connect.is_some() {
                 let queue = queue.clone();
                 inner = inner.on_connect_async(move |c: super::Client| {
                     let queue = queue.clone();
@@ -577,7 +562,7 @@ impl ClientBuilder {
                     }
                 });
             }
-            if m {
+            if queue.handlers.on_message.is_some() {
                 let queue = queue.clone();
                 inner = inner.on_message_async(move |c: super::Client, d: Data| {
                     let queue = queue.clone();
@@ -586,7 +571,7 @@ impl ClientBuilder {
                     }
                 });
             }
-            if d {
+            if queue.handlers.on_disconnect.is_some() {
                 inner = inner.on_disconnect_async(move |r| {
                     let queue = queue.clone();
                     async move {
