@@ -1,15 +1,20 @@
-//! WebSocket framing (RFC 6455 §5), sans-IO, for the server side.
+//! WebSocket framing (RFC 6455 §5), sans-IO, for both ends.
 //!
-//! [`MessageDecoder`] turns the bytes a client sent into whole messages and
-//! control frames: it checks the reserved bits, the opcode, the client's
-//! mask, control-frame rules, close codes and UTF-8, reassembles fragmented
+//! [`MessageDecoder`] turns the bytes a peer sent into whole messages and
+//! control frames: it checks the reserved bits, the opcode, the masking
+//! (a client's frames are masked, a server's are not; [`MessageDecoder::new`]
+//! decodes a client's, [`MessageDecoder::client`] a server's), control-frame
+//! rules, close codes and UTF-8, reassembles fragmented
 //! messages, and refuses a message over its size limit as soon as a frame
 //! header announces it (before its payload is buffered), and a frame whose
 //! bytes trickle in over too many reads ([`MessageDecoder::with_max_chunks`]).
 //! Every refusal carries the close code the connection must be failed with
 //! ([`WsError::close_code`]).
 //!
-//! [`encode_frame`] and [`encode_close`] write unmasked (server) frames.
+//! [`encode_frame`], [`encode_packet`] and [`encode_close`] write unmasked
+//! (server) frames; [`encode_masked_frame`], [`encode_masked_packet`] and
+//! [`encode_masked_close`] write masked (client) frames, with a key the
+//! caller draws from a strong source of entropy (§5.3).
 //!
 //! The decoder keeps no buffer of its own: the driver owns the input bytes
 //! and can free them whenever they are all consumed, so an idle connection
@@ -122,6 +127,10 @@ pub enum WsError {
     /// (close code 1008, ws's "Too many buffered chunks").
     #[error("websocket frame in too many pieces")]
     TooManyChunks,
+    /// A message came in more fragments than the decoder's fragment limit
+    /// (close code 1008).
+    #[error("websocket message in too many fragments")]
+    TooManyFragments,
 }
 
 impl WsError {
@@ -131,7 +140,7 @@ impl WsError {
             WsError::Protocol(_) => 1002,
             WsError::TooLarge => 1009,
             WsError::InvalidUtf8 => 1007,
-            WsError::TooManyChunks => 1008,
+            WsError::TooManyChunks | WsError::TooManyFragments => 1008,
         }
     }
 }
@@ -142,7 +151,8 @@ pub const fn close_code_allowed(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
 }
 
-/// Decodes the frames a client sends (masked, RFC 6455 §5.3) into messages.
+/// Decodes the frames a client sends (masked, RFC 6455 §5.3), or with
+/// [`client`](Self::client) those a server sends (unmasked), into messages.
 ///
 /// The driver appends every read to one input buffer and then calls
 /// [`decode`](Self::decode) until it returns `Ok(None)`; between calls it
@@ -154,14 +164,19 @@ pub const fn close_code_allowed(code: u16) -> bool {
 pub struct MessageDecoder {
     max_message: usize,
     max_chunks: usize,
+    max_fragments: usize,
+    /// Whether frames must be masked (a client's) or must not be (a
+    /// server's, RFC 6455 §5.1).
+    masked: bool,
     /// Reads that still hold bytes of the frame at the front of the input
     /// (the chunks `ws` would keep buffered).
     held: usize,
     /// `input.len()` when `decode` last returned: a longer input at the
     /// next call means a read came in between.
     seen: usize,
-    /// A fragmented message in progress: (is text, bytes so far).
-    partial: Option<(bool, BytesMut)>,
+    /// A fragmented message in progress: (is text, bytes so far,
+    /// fragments so far).
+    partial: Option<(bool, BytesMut, usize)>,
 }
 
 impl MessageDecoder {
@@ -175,10 +190,62 @@ impl MessageDecoder {
         MessageDecoder {
             max_message,
             max_chunks: Self::DEFAULT_MAX_CHUNKS,
+            max_fragments: usize::MAX,
+            masked: true,
             held: 0,
             seen: 0,
             partial: None,
         }
+    }
+
+    /// A decoder for a client: it decodes the frames a server sends, which
+    /// must not be masked (a masked one fails the connection, RFC 6455
+    /// §5.1), with the limits of [`new`](Self::new).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use engineio_proto::ws::{encode_frame, MessageDecoder, OpCode, WsMessage};
+    ///
+    /// let mut frame = Vec::new();
+    /// encode_frame(&mut frame, OpCode::Text, b"4hi");
+    /// let mut input = BytesMut::from(&frame[..]);
+    /// assert_eq!(
+    ///     MessageDecoder::client(100).decode(&mut input).unwrap(),
+    ///     Some(WsMessage::Text("4hi".into()))
+    /// );
+    /// ```
+    pub fn client(max_message: usize) -> Self {
+        MessageDecoder {
+            masked: false,
+            ..Self::new(max_message)
+        }
+    }
+
+    /// Sets the fragment limit: a message may come in at most
+    /// `max_fragments` frames (0 counts as 1); the frame after that fails
+    /// the connection with [`WsError::TooManyFragments`] (close code 1008).
+    /// Without one, only the size limit ends a message that never ends, and
+    /// a peer sending empty fragments costs a decode each, indefinitely.
+    /// [`new`](Self::new) sets none, as `ws`; engine.io-client's bound for
+    /// the server's messages is the size limit alone.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use engineio_proto::ws::{encode_frame, MessageDecoder, OpCode, WsError};
+    ///
+    /// // A text message begun, then continued with empty fragments.
+    /// let mut wire = vec![0x01, 0x01, b'4'];
+    /// for _ in 0..3 {
+    ///     wire.extend_from_slice(&[0x00, 0x00]);
+    /// }
+    /// let mut d = MessageDecoder::client(100).with_max_fragments(3);
+    /// let mut input = BytesMut::from(&wire[..]);
+    /// assert_eq!(d.decode(&mut input), Err(WsError::TooManyFragments));
+    /// ```
+    #[must_use]
+    pub fn with_max_fragments(mut self, max_fragments: usize) -> Self {
+        self.max_fragments = max_fragments.max(1);
+        self
     }
 
     /// Sets the chunk limit: a frame may arrive in at most `max_chunks`
@@ -273,24 +340,29 @@ impl MessageDecoder {
             // been whole earlier otherwise): one read held for the next frame.
             self.held = usize::from(!input.is_empty());
             payload.advance(head.len);
-            unmask(&mut payload, head.mask);
+            if let Some(key) = head.mask {
+                unmask(&mut payload, key);
+            }
             match head.opcode {
                 OpCode::Text | OpCode::Binary => {
                     let text = head.opcode == OpCode::Text;
                     if head.fin {
                         return finish(text, payload).map(Some);
                     }
-                    self.partial = Some((text, payload));
+                    self.partial = Some((text, payload, 1));
                 }
                 OpCode::Continuation => {
-                    let Some((text, mut buf)) = self.partial.take() else {
+                    let Some((text, mut buf, count)) = self.partial.take() else {
                         return Err(WsError::Protocol("continuation without a message"));
                     };
+                    if count >= self.max_fragments {
+                        return Err(WsError::TooManyFragments);
+                    }
                     buf.unsplit(payload);
                     if head.fin {
                         return finish(text, buf).map(Some);
                     }
-                    self.partial = Some((text, buf));
+                    self.partial = Some((text, buf, count + 1));
                 }
                 OpCode::Ping => return Ok(Some(WsMessage::Ping(payload.freeze()))),
                 OpCode::Pong => return Ok(Some(WsMessage::Pong(payload.freeze()))),
@@ -324,8 +396,13 @@ impl MessageDecoder {
         }
         let fin = b0 & 0x80 != 0;
         let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(WsError::Protocol("unknown opcode"))?;
-        if b1 & 0x80 == 0 {
-            return Err(WsError::Protocol("client frame not masked"));
+        let masked = b1 & 0x80 != 0;
+        if masked != self.masked {
+            return Err(WsError::Protocol(if self.masked {
+                "client frame not masked"
+            } else {
+                "server frame masked"
+            }));
         }
         let short = usize::from(b1 & 0x7F);
         if opcode.is_control() && (!fin || short > 125) {
@@ -345,7 +422,7 @@ impl MessageDecoder {
             127 => 8,
             _ => 0,
         };
-        let len = 2 + ext + 4;
+        let len = 2 + ext + if masked { 4 } else { 0 };
         if input.len() < len {
             return Ok(None);
         }
@@ -363,13 +440,16 @@ impl MessageDecoder {
             }
         };
         if !opcode.is_control() {
-            let so_far = self.partial.as_ref().map_or(0, |(_, b)| b.len()) as u64;
+            let so_far = self.partial.as_ref().map_or(0, |(_, b, _)| b.len()) as u64;
             if so_far.saturating_add(payload) > self.max_message as u64 {
                 return Err(WsError::TooLarge);
             }
         }
-        let mut mask = [0u8; 4];
-        mask.copy_from_slice(&input[len - 4..len]);
+        let mask = masked.then(|| {
+            let mut key = [0u8; 4];
+            key.copy_from_slice(&input[len - 4..len]);
+            key
+        });
         Ok(Some(Header {
             fin,
             opcode,
@@ -389,7 +469,8 @@ impl MessageDecoder {
 struct Header {
     fin: bool,
     opcode: OpCode,
-    mask: [u8; 4],
+    /// The masking key, for a masked frame.
+    mask: Option<[u8; 4]>,
     /// Header length in bytes.
     len: usize,
     /// Payload length in bytes.
@@ -407,7 +488,8 @@ fn finish(text: bool, buf: BytesMut) -> Result<WsMessage, WsError> {
     }
 }
 
-/// XORs `buf` with the masking key (RFC 6455 §5.3), eight bytes at a time.
+/// XORs `buf` with the masking key (RFC 6455 §5.3), eight bytes at a time:
+/// it masks and unmasks alike.
 fn unmask(buf: &mut [u8], key: [u8; 4]) {
     let wide = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
@@ -423,45 +505,97 @@ fn unmask(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// Appends the header of an unmasked, final frame of `len` payload bytes
-/// (the shortest length form), reserving room for the payload too.
-fn encode_header(out: &mut Vec<u8>, opcode: OpCode, len: usize) {
-    out.reserve(10 + len);
+/// Appends the header of a final frame of `len` payload bytes (the
+/// shortest length form), masked with `key` if given, reserving room for
+/// the payload too.
+fn encode_header(out: &mut Vec<u8>, opcode: OpCode, len: usize, key: Option<[u8; 4]>) {
+    out.reserve(14 + len);
     out.push(0x80 | opcode.bits());
+    let mask_bit = if key.is_some() { 0x80 } else { 0 };
     if len < 126 {
-        out.push(len as u8);
+        out.push(mask_bit | len as u8);
     } else if let Ok(n) = u16::try_from(len) {
-        out.push(126);
+        out.push(mask_bit | 126);
         out.extend_from_slice(&n.to_be_bytes());
     } else {
-        out.push(127);
+        out.push(mask_bit | 127);
         out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    if let Some(key) = key {
+        out.extend_from_slice(&key);
     }
 }
 
 /// Appends one unmasked, final frame (a server's frame) to `out`.
 pub fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
-    encode_header(out, opcode, payload.len());
+    frame_with(out, opcode, payload, None);
+}
+
+/// Appends one final frame masked with `key` (a client's frame, RFC 6455
+/// §5.3) to `out`.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use engineio_proto::ws::{encode_masked_frame, MessageDecoder, OpCode, WsMessage};
+///
+/// let mut out = Vec::new();
+/// encode_masked_frame(&mut out, OpCode::Text, b"4hi", [1, 2, 3, 4]);
+/// assert_eq!(out, [0x81, 0x83, 1, 2, 3, 4, b'4' ^ 1, b'h' ^ 2, b'i' ^ 3]);
+/// // What a server decodes.
+/// let mut input = BytesMut::from(&out[..]);
+/// assert_eq!(
+///     MessageDecoder::new(100).decode(&mut input).unwrap(),
+///     Some(WsMessage::Text("4hi".into()))
+/// );
+/// ```
+pub fn encode_masked_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], key: [u8; 4]) {
+    frame_with(out, opcode, payload, Some(key));
+}
+
+fn frame_with(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], key: Option<[u8; 4]>) {
+    encode_header(out, opcode, payload.len(), key);
+    let start = out.len();
     out.extend_from_slice(payload);
+    if let Some(key) = key {
+        unmask(&mut out[start..], key);
+    }
 }
 
 /// Appends the frame that carries `packet` on a WebSocket to `out`: a
 /// binary message as a binary frame, anything else as a text frame of the
 /// type digit and the data.
 pub fn encode_packet(out: &mut Vec<u8>, packet: &Packet) {
+    packet_with(out, packet, None);
+}
+
+/// [`encode_packet`], masked with `key` (a client's frame).
+pub fn encode_masked_packet(out: &mut Vec<u8>, packet: &Packet, key: [u8; 4]) {
+    packet_with(out, packet, Some(key));
+}
+
+fn packet_with(out: &mut Vec<u8>, packet: &Packet, key: Option<[u8; 4]>) {
     if let Packet::Message(Data::Binary(b)) = packet {
-        encode_frame(out, OpCode::Binary, b);
+        frame_with(out, OpCode::Binary, b, key);
         return;
     }
     let data = packet.text_data();
-    encode_header(out, OpCode::Text, 1 + data.len());
+    encode_header(out, OpCode::Text, 1 + data.len(), key);
+    let start = out.len();
     out.push(packet.packet_type().as_byte());
     out.extend_from_slice(data);
+    if let Some(key) = key {
+        unmask(&mut out[start..], key);
+    }
 }
 
 /// Appends a close frame with status `code` and no reason to `out`.
 pub fn encode_close(out: &mut Vec<u8>, code: u16) {
     encode_frame(out, OpCode::Close, &code.to_be_bytes());
+}
+
+/// [`encode_close`], masked with `key` (a client's frame).
+pub fn encode_masked_close(out: &mut Vec<u8>, code: u16, key: [u8; 4]) {
+    encode_masked_frame(out, OpCode::Close, &code.to_be_bytes(), key);
 }
 
 #[cfg(test)]
@@ -771,6 +905,103 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_client_decodes_unmasked_frames_and_refuses_masked_ones() {
+        let mut wire = Vec::new();
+        encode_frame(&mut wire, OpCode::Text, b"4hi");
+        encode_frame(&mut wire, OpCode::Ping, b"p");
+        encode_close(&mut wire, 1001);
+        let mut d = MessageDecoder::client(100);
+        let mut input = BytesMut::from(&wire[..]);
+        let mut got = Vec::new();
+        while let Some(m) = d.decode(&mut input).unwrap() {
+            got.push(m);
+        }
+        assert_eq!(
+            got,
+            [
+                WsMessage::Text("4hi".into()),
+                WsMessage::Ping("p".into()),
+                WsMessage::Close(Some(1001))
+            ]
+        );
+        // A masked frame from a server fails the connection (§5.1).
+        let mut input = BytesMut::from(&client_frame(true, 1, b"4hi", K)[..]);
+        let err = MessageDecoder::client(100).decode(&mut input).unwrap_err();
+        assert_eq!(err, WsError::Protocol("server frame masked"));
+        assert_eq!(err.close_code(), 1002);
+        // The size limit is read from the header alone, as for a server.
+        let mut head = vec![0x82, 127];
+        head.extend_from_slice(&1000u64.to_be_bytes());
+        let mut input = BytesMut::from(&head[..]);
+        assert_eq!(
+            MessageDecoder::client(999).decode(&mut input),
+            Err(WsError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn the_fragment_limit_counts_every_frame_of_a_message() {
+        let msg = |n: usize| {
+            let mut b = client_frame(n == 1, 1, b"4", K);
+            for i in 1..n {
+                b.extend(client_frame(i + 1 == n, 0, b"x", K));
+            }
+            b
+        };
+        let text = |n: usize| WsMessage::Text(format!("4{}", "x".repeat(n - 1)).into());
+        for limit in [1usize, 2, 5] {
+            let d = || MessageDecoder::new(100).with_max_fragments(limit);
+            assert_eq!(feed_reads(&mut d(), &[&msg(limit)]), Ok(vec![text(limit)]));
+            assert_eq!(
+                feed_reads(&mut d(), &[&msg(limit + 1)]),
+                Err((0, WsError::TooManyFragments))
+            );
+        }
+        // A limit is per message: the count starts again after one ends.
+        let mut two = msg(3);
+        two.extend(msg(3));
+        let mut d = MessageDecoder::new(100).with_max_fragments(3);
+        assert_eq!(feed_reads(&mut d, &[&two]), Ok(vec![text(3), text(3)]));
+        // None by default.
+        assert_eq!(
+            feed_reads(&mut MessageDecoder::new(1 << 20), &[&msg(20_000)]).map(|v| v.len()),
+            Ok(1)
+        );
+        assert_eq!(WsError::TooManyFragments.close_code(), 1008);
+    }
+
+    #[test]
+    fn masked_encoding_is_the_unmasked_frame_with_the_key_applied() {
+        let key = [0xA1, 0x02, 0xF3, 0x44];
+        for p in [
+            Packet::ping(),
+            Packet::Message(Data::Text(crate::Text::from("x".repeat(300).as_str()))),
+            Packet::binary(Bytes::from(vec![9u8; 70_000])),
+        ] {
+            let mut plain = Vec::new();
+            encode_packet(&mut plain, &p);
+            let mut masked = Vec::new();
+            encode_masked_packet(&mut masked, &p, key);
+            // The same header with the mask bit, the key, then the payload
+            // XORed with it.
+            let head = plain.len() - p.to_ws_frame().1.len();
+            assert_eq!(masked[0], plain[0]);
+            assert_eq!(masked[1], plain[1] | 0x80);
+            assert_eq!(masked[2..head], plain[2..head]);
+            assert_eq!(masked[head..head + 4], key);
+            let body: Vec<u8> = masked[head + 4..]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ key[i % 4])
+                .collect();
+            assert_eq!(body, plain[head..]);
+        }
+        let mut close = Vec::new();
+        encode_masked_close(&mut close, 1000, [0; 4]);
+        assert_eq!(close, [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+    }
+
     proptest! {
         #[test]
         fn masked_frames_round_trip_in_any_split(
@@ -805,6 +1036,51 @@ mod tests {
             }
             prop_assert!(input.is_empty());
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn each_end_decodes_what_the_other_encodes(
+            msgs in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..70_000)), 1..4),
+            key in any::<[u8; 4]>(),
+            cut in 1usize..4096,
+        ) {
+            let mut to_server = Vec::new();
+            let mut to_client = Vec::new();
+            let mut want = Vec::new();
+            for (text, body) in &msgs {
+                let (op, m) = if *text {
+                    let s = String::from_utf8_lossy(body).into_owned();
+                    (OpCode::Text, WsMessage::Text(s.into()))
+                } else {
+                    (OpCode::Binary, WsMessage::Binary(body.clone().into()))
+                };
+                let (WsMessage::Text(b) | WsMessage::Binary(b)) = &m else { unreachable!() };
+                encode_masked_frame(&mut to_server, op, b, key);
+                encode_frame(&mut to_client, op, b);
+                want.push(m);
+            }
+            for (wire, mut d) in [
+                (to_server, MessageDecoder::new(1 << 20).with_max_chunks(usize::MAX)),
+                (to_client, MessageDecoder::client(1 << 20).with_max_chunks(usize::MAX)),
+            ] {
+                let mut input = BytesMut::new();
+                let mut got = Vec::new();
+                for piece in wire.chunks(cut) {
+                    input.extend_from_slice(piece);
+                    while let Some(m) = d.decode(&mut input).unwrap() {
+                        got.push(m);
+                    }
+                }
+                prop_assert!(input.is_empty());
+                prop_assert_eq!(&got, &want);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_a_client(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..300, frags in 0usize..4) {
+            let mut d = MessageDecoder::client(max).with_max_fragments(frags);
+            let mut input = BytesMut::from(&bytes[..]);
+            while let Ok(Some(_)) = d.decode(&mut input) {}
         }
 
         #[test]

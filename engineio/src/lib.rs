@@ -112,3 +112,4 @@ pub use client::{Client, ClientBuilder, ClientError, ClientEvent, ClientOptions}
 mod http;
 pub mod server;
 pub use server::{Server, ServerBuilder, ServerError, ServerOptions};
+mod ws_io;

@@ -924,6 +924,133 @@ async fn a_ping_flood_from_a_server_that_does_not_read_queues_one_pong() {
     assert_eq!(ends(&mut events).await, DisconnectReason::ClientDisconnect);
 }
 
+// --- framing ----------------------------------------------------------
+
+/// A frame the client wrote: (fin, opcode, masking key, unmasked payload).
+async fn read_client_frame(s: &mut TcpStream) -> Option<(bool, u8, Option<[u8; 4]>, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).await.ok()?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            s.read_exact(&mut b).await.ok()?;
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            s.read_exact(&mut b).await.ok()?;
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    let key = if head[1] & 0x80 != 0 {
+        let mut k = [0u8; 4];
+        s.read_exact(&mut k).await.ok()?;
+        Some(k)
+    } else {
+        None
+    };
+    let mut payload = vec![0u8; usize::try_from(len).ok()?];
+    s.read_exact(&mut payload).await.ok()?;
+    if let Some(k) = key {
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= k[i % 4];
+        }
+    }
+    Some((head[0] & 0x80 != 0, head[0] & 0x0f, key, payload))
+}
+
+#[tokio::test]
+async fn client_frames_are_masked_and_a_close_is_answered_with_its_code() {
+    let _g = SERIAL.lock().await;
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+    let seen_tx = Arc::new(std::sync::Mutex::new(Some(seen_tx)));
+    let open = format!("0{}", open_json("25000", "20000", "[]"));
+    let server = hostile(move |req, mut s, w| {
+        let (open, seen_tx) = (open.clone(), seen_tx.clone());
+        async move {
+            if !accept_ws(&req, &mut s, &w).await
+                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
+            {
+                return;
+            }
+            // Two messages from the client, then a ping and its pong, then
+            // the server's close (4000) and the client's answer.
+            let mut frames = Vec::new();
+            for _ in 0..2 {
+                frames.push(read_client_frame(&mut s).await);
+            }
+            write(&mut s, &w, &frame(true, PING, b"are you there")).await;
+            frames.push(read_client_frame(&mut s).await);
+            write(&mut s, &w, &frame(true, 0x8, &4000u16.to_be_bytes())).await;
+            frames.push(read_client_frame(&mut s).await);
+            let _ = seen_tx.lock().unwrap().take().unwrap().send(frames);
+        }
+    })
+    .await;
+    let client = builder(WEBSOCKET).connect(server.url()).await.unwrap();
+    let mut events = client.events();
+    client.send("hello").unwrap();
+    client.send(vec![1u8, 2, 3]).unwrap();
+    assert_eq!(ends(&mut events).await, DisconnectReason::ServerDisconnect);
+    let frames: Vec<_> = tokio::time::timeout(END_WITHIN, seen_rx)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.expect("a whole frame from the client"))
+        .collect();
+    let keys: Vec<[u8; 4]> = frames
+        .iter()
+        .map(|(fin, _, key, _)| {
+            assert!(*fin);
+            key.expect("every client frame is masked (RFC 6455 §5.3)")
+        })
+        .collect();
+    let got: Vec<(u8, &[u8])> = frames.iter().map(|(_, op, _, p)| (*op, &p[..])).collect();
+    assert_eq!(
+        got,
+        [
+            (0x1, &b"4hello"[..]),
+            (0x2, &[1, 2, 3][..]),
+            (0xA, &b"are you there"[..]),
+            (0x8, &4000u16.to_be_bytes()[..]),
+        ]
+    );
+    // A fresh key per frame (four equal keys by chance: 2^-96).
+    assert!(keys.windows(2).any(|k| k[0] != k[1]), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_masked_frame_from_the_server_fails_the_connection() {
+    let _g = SERIAL.lock().await;
+    let open = format!("0{}", open_json("25000", "20000", "[]"));
+    let server = ws_server(open, |mut s, w| async move {
+        // "4hi", masked with key 0: what only a client may send.
+        let masked = [0x81, 0x83, 0, 0, 0, 0, b'4', b'h', b'i'];
+        write_half(&mut s, &w, &masked).await;
+        std::future::pending::<()>().await;
+    })
+    .await;
+    let client = builder(WEBSOCKET).connect(server.url()).await.unwrap();
+    let mut events = client.events();
+    let mut messages = 0;
+    let reason = tokio::time::timeout(END_WITHIN, async {
+        loop {
+            match events.recv().await {
+                Some(ClientEvent::Message(_)) => messages += 1,
+                Some(ClientEvent::Disconnect(r)) => return r,
+                Some(_) => {}
+                None => panic!("no disconnect"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, DisconnectReason::TransportError);
+    assert_eq!(messages, 0, "the masked message was delivered");
+}
+
 // --- handshakes -------------------------------------------------------
 
 /// `open` packets no server should send; each must fail `connect` with

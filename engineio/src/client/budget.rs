@@ -14,9 +14,8 @@
 //! reading.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use tokio::sync::Notify;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 /// What one event costs besides its data: the event, its channel slot and
 /// allocations (issue #13 measured about 100 bytes per queued event), rounded
@@ -27,7 +26,9 @@ pub(crate) const EVENT_OVERHEAD: usize = 128;
 pub(crate) struct Budget {
     used: AtomicUsize,
     limit: usize,
-    room: Notify,
+    /// The producers waiting for room (the driver and the WebSocket),
+    /// woken when a release brings the charge under the limit.
+    waiting: Mutex<Vec<Waker>>,
 }
 
 impl Budget {
@@ -35,7 +36,7 @@ impl Budget {
         Arc::new(Budget {
             used: AtomicUsize::new(0),
             limit: limit.max(1),
-            room: Notify::new(),
+            waiting: Mutex::new(Vec::new()),
         })
     }
 
@@ -61,21 +62,29 @@ impl Budget {
         }
     }
 
+    /// Ready once [`has_room`](Self::has_room) is true; until then the
+    /// task is woken when a release makes room.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.has_room() {
+            return Poll::Ready(());
+        }
+        {
+            let mut waiting = crate::lock(&self.waiting);
+            if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                waiting.push(cx.waker().clone());
+            }
+        }
+        // Registered before the check, so a release in between wakes us.
+        if self.has_room() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// Completes once [`has_room`](Self::has_room) is true.
     pub(crate) async fn room(&self) {
-        if self.has_room() {
-            return;
-        }
-        loop {
-            let notified = self.room.notified();
-            tokio::pin!(notified);
-            // Registered before the check, so a release in between wakes us.
-            notified.as_mut().enable();
-            if self.has_room() {
-                return;
-            }
-            notified.await;
-        }
+        std::future::poll_fn(|cx| self.poll_room(cx)).await;
     }
 }
 
@@ -90,7 +99,10 @@ impl Drop for Charge {
     fn drop(&mut self) {
         let before = self.budget.used.fetch_sub(self.n, Ordering::AcqRel);
         if before >= self.budget.limit && before - self.n < self.budget.limit {
-            self.budget.room.notify_waiters();
+            let waiting = std::mem::take(&mut *crate::lock(&self.budget.waiting));
+            for w in waiting {
+                w.wake();
+            }
         }
     }
 }

@@ -224,7 +224,7 @@ impl Driver {
                 }
                 r = probe_opened(&mut self.probe) => self.on_probe_opened(r),
                 Some(io) = self.ws_io.recv() => self.on_ws(io),
-                () = writer_finished(&mut self.ws), if self.linger_until.is_some() => {}
+                () = socket_finished(&mut self.ws), if self.linger_until.is_some() => {}
                 () = &mut self.timer, if self.timer_at.is_some() => self.on_timer(),
                 () = self.budget.room(), if self.paused => {}
             }
@@ -262,7 +262,7 @@ impl Driver {
                     let Some(Probe::Open { conn, early, .. }) = self.probe.take() else {
                         unreachable!("checked above")
                     };
-                    conn.send(&five);
+                    conn.send(five);
                     self.ws = Some(conn);
                     for (p, _charge) in early {
                         self.session.handle_packet(now, p);
@@ -275,7 +275,7 @@ impl Driver {
             TransportKind::WebSocket => {
                 if let Some(ws) = &self.ws {
                     while let Some(p) = self.session.poll_transmit() {
-                        ws.send(&p);
+                        ws.send(p);
                     }
                 }
             }
@@ -500,7 +500,7 @@ impl Driver {
             Ok(socket) => {
                 let id = self.new_ws_id();
                 let conn = socket.start(id, self.ws_io_tx.clone(), self.budget.clone());
-                conn.send(&packet);
+                conn.send(packet);
                 self.probe = Some(Probe::Open {
                     conn,
                     answered: false,
@@ -587,15 +587,10 @@ async fn probe_opened(probe: &mut Option<Probe>) -> Result<WsSocket, OpenError> 
     }
 }
 
-/// Completes when the WebSocket writer has finished flushing a close.
-async fn writer_finished(ws: &mut Option<WsConn>) {
-    match ws.as_mut().and_then(|w| w.writer.as_mut()) {
-        Some(h) => {
-            let _ = h.await;
-            if let Some(w) = ws {
-                w.writer = None;
-            }
-        }
+/// Completes when the WebSocket's socket has finished (flushing a close).
+async fn socket_finished(ws: &mut Option<WsConn>) {
+    match ws {
+        Some(w) => w.finished().await,
         None => pending().await,
     }
 }

@@ -108,11 +108,6 @@ impl<T> Receiver<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Whether nothing is queued.
-    pub(crate) fn is_empty(&self) -> bool {
-        lock(&self.shared).items.is_empty()
-    }
-
     /// [`recv`](Self::recv) as a poll function.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // As tokio's own channels: a receive spends the task's budget, so a

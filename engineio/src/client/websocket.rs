@@ -1,110 +1,82 @@
 //! The WebSocket transport: the handshake made *through reqwest* (so the
-//! user's proxy, CA, client-certificate and cookie settings apply), then
-//! fastwebsockets framing in the client role, split into a reader task and a
-//! writer task.
+//! user's proxy, CA, client-certificate and cookie settings apply), then one
+//! hand-written future per socket ([`Socket`]) that reads and writes frames
+//! with the sans-IO [`engineio_proto::ws`] codec in the client role
+//! (unmasked frames in, masked frames out), as the server's socket does.
 //!
 //! This module only moves frames; what they mean is the session's business.
 //!
+//! An idle socket holds no buffer: reads land in a per-thread scratch
+//! buffer and only an incomplete frame is kept, and frames to write are
+//! encoded into a per-thread spare buffer that goes back once they are
+//! written (`crate::ws_io`). That is what fastwebsockets' reader and writer
+//! tasks could not give: an 8 KiB read buffer and a 2 KiB write buffer per
+//! connection for life, and two tasks (about 13 KB of a 22.5 KB idle
+//! connection, bench/results/eio-client-2026-12-02.md and the README).
+//!
 //! What a server can make it hold is bounded:
-//! * a message, fragments reassembled here, by `websocket_max_message_size`
-//!   over all its fragments, and by [`MAX_FRAGMENTS`];
-//! * received messages by the connection's [`Budget`]: the reader waits for
-//!   room before it reads the next frame, so a server that sends faster
-//!   than the application consumes is held back by TCP;
+//! * a message, fragments reassembled by the codec, by
+//!   `websocket_max_message_size` over all its fragments, and by
+//!   [`MAX_FRAGMENTS`];
+//! * received messages by the connection's [`Budget`]: the socket reads the
+//!   next frame only while the budget has room, so a server that sends
+//!   faster than the application consumes is held back by TCP;
 //! * pongs owed to a server that pings without reading: one WebSocket pong
 //!   (for the latest ping, as RFC 6455 §5.5.3 allows) and one Engine.IO pong
 //!   wait at most; more pings while they wait are answered by them.
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
-use fastwebsockets::{
-    Frame, OpCode, Payload, Role, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite,
-};
+use engineio_proto::ws::{self, MessageDecoder, OpCode, WsError, WsMessage};
 use reqwest::header::{
     HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use reqwest::{StatusCode, Url};
-use tokio::io::{BufWriter, ReadHalf, WriteHalf};
+use tokio::io::AsyncWrite;
 use tokio::task::JoinHandle;
 
 use super::budget::{Budget, Charge};
 use super::error::{body_json, BoxError, ClientError};
 use super::queue;
-use crate::proto::{DecodeError, Packet};
+use crate::proto::Packet;
+use crate::ws_io::{poll_read_into, put_spare, take_spare, OUT_BATCH};
 
 type Stream = reqwest::Upgraded;
-/// The write half, buffered: the writer task flushes when its queue is
-/// empty, so a burst of small frames leaves in one `write` instead of one
-/// each (53% of a Socket.IO client's CPU was `sendto` at 16 acks in flight).
-/// 2 KiB holds dozens of small frames and keeps an idle connection cheap;
-/// larger frames bypass the buffer.
-type Writer = WebSocketWrite<BufWriter<WriteHalf<Stream>>>;
-
-const WRITE_BUFFER: usize = 2048;
 
 /// Most fragments a message may come in (engine.io 6.6.13's
 /// `maxBufferedChunks` for its server); more fail the connection.
 pub(crate) const MAX_FRAGMENTS: usize = 10_000;
 
-/// What the writer task writes.
+/// What the socket writes, besides the replies it owes the server.
 #[derive(Debug)]
-pub(crate) enum Out {
-    /// A frame (data, or a close reply owed to the peer).
-    Frame(OpCode, Bytes),
-    /// The WebSocket pong owed for the latest ping (in [`Outbox::pong`]).
-    Pong,
-    /// An Engine.IO pong (`3`).
+enum Out {
+    /// A packet.
+    Packet(Packet),
+    /// An Engine.IO pong (`3`), deduplicated through [`Outbox::eio_pong`].
     EioPong,
     /// A normal closure (1000), then stop.
     Close,
 }
 
-/// The sending side of the writer task's queue, shared by the driver (data)
-/// and the reader (replies owed to the server).
-#[derive(Debug, Clone)]
+/// The driver's side of the socket's queue.
+#[derive(Debug)]
 struct Outbox {
     tx: queue::Sender<Out>,
-    /// The payload of the latest unanswered ping; `Out::Pong` is queued only
-    /// when it was empty.
-    pong: Arc<Mutex<Option<Bytes>>>,
-    /// Whether an `Out::EioPong` waits in the queue.
+    /// Whether an `Out::EioPong` waits in the queue (shared with the
+    /// socket, which clears it when it writes the pong).
     eio_pong: Arc<AtomicBool>,
 }
 
-impl Outbox {
-    /// Queues a frame fastwebsockets says we owe (a pong or a close reply).
-    fn owe(&self, f: &Frame<'_>) -> Result<(), &'static str> {
-        let out = if f.opcode == OpCode::Pong {
-            let mut slot = self.pong.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.replace(Bytes::copy_from_slice(&f.payload)).is_some() {
-                return Ok(());
-            }
-            Out::Pong
-        } else {
-            Out::Frame(f.opcode, Bytes::copy_from_slice(&f.payload))
-        };
-        self.tx
-            .send(out)
-            .map_err(|_| "the WebSocket writer stopped")
-    }
-}
-
-/// Reads whole messages: fastwebsockets frames, fragments reassembled within
-/// the limits.
-struct MessageReader {
-    ws: WebSocketRead<ReadHalf<Stream>>,
-    max_size: usize,
-    /// A fragmented message so far: its opcode, data and fragment count.
-    partial: Option<(OpCode, BytesMut, usize)>,
-}
-
-/// What a reader (or writer) task reports to the driver.
+/// What a socket reports to the driver.
 #[derive(Debug)]
 pub(crate) enum WsEvent {
     /// A packet arrived, charged to the connection's budget until the driver
@@ -114,8 +86,8 @@ pub(crate) enum WsEvent {
     Closed,
     /// The connection ended without a close frame.
     Eof,
-    /// The connection broke (EOF without close frame, IO error, bad frame,
-    /// undecodable packet, a message over the limits).
+    /// The connection broke (IO error, bad frame, undecodable packet, a
+    /// message over the limits).
     Failed(String),
 }
 
@@ -126,13 +98,77 @@ pub(crate) struct WsIo {
     pub(crate) event: WsEvent,
 }
 
-/// An open WebSocket whose reader has not been started yet (the handshake
-/// reads the `open` packet from it first).
+/// The reading half's state: the codec, the bytes of an incomplete frame,
+/// and the pong owed.
+#[derive(Debug)]
+struct Reader {
+    decoder: MessageDecoder,
+    max_size: usize,
+    /// Received bytes not yet decoded (no allocation when empty).
+    input: BytesMut,
+    /// The payload of the latest ping not answered yet: one pong at most
+    /// waits.
+    pong: Option<Bytes>,
+}
+
+/// What reading gives.
+#[derive(Debug)]
+enum Read {
+    Packet(Packet),
+    /// A close frame, with its code.
+    Close(Option<u16>),
+    Eof,
+    /// A message over this many bytes.
+    TooLarge(usize),
+    Failed(String),
+}
+
+impl Reader {
+    /// The next packet, close frame or failure; pings are noted in
+    /// [`pong`](Self::pong) for the writer.
+    fn poll_next(&mut self, io: &mut Stream, cx: &mut Context<'_>) -> Poll<Read> {
+        loop {
+            loop {
+                let msg = match self.decoder.decode(&mut self.input) {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(WsError::TooLarge) => return Poll::Ready(Read::TooLarge(self.max_size)),
+                    Err(e) => return Poll::Ready(Read::Failed(e.to_string())),
+                };
+                return Poll::Ready(match msg {
+                    WsMessage::Text(data) => match Packet::decode_text(data) {
+                        Ok(p) => Read::Packet(p),
+                        Err(e) => Read::Failed(e.to_string()),
+                    },
+                    WsMessage::Binary(data) => Read::Packet(Packet::decode_binary_frame(data)),
+                    WsMessage::Ping(payload) => {
+                        self.pong = Some(payload);
+                        continue;
+                    }
+                    WsMessage::Pong(_) => continue,
+                    WsMessage::Close(code) => Read::Close(code),
+                });
+            }
+            if self.input.is_empty() && self.input.capacity() > 0 {
+                self.input = BytesMut::new();
+            }
+            match poll_read_into(io, cx, &mut self.input) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => return Poll::Ready(Read::Eof),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Read::Failed(e.to_string())),
+            }
+        }
+    }
+}
+
+/// An open WebSocket whose socket task has not been started yet (the
+/// handshake reads the `open` packet from it first).
 pub(crate) struct WsSocket {
-    reader: MessageReader,
-    out: Outbox,
-    out_rx: queue::Receiver<Out>,
-    writer: Writer,
+    io: Stream,
+    reader: Reader,
+    /// A close frame was received during the handshake (its reply is owed).
+    closed: Option<Option<u16>>,
 }
 
 impl std::fmt::Debug for WsSocket {
@@ -240,74 +276,79 @@ pub(crate) async fn open(
         .await
         .map_err(|_| OpenError::Timeout)??;
 
-    let mut ws = WebSocket::after_handshake(stream, Role::Client);
-    ws.set_auto_close(true);
-    ws.set_auto_pong(true);
-    // fastwebsockets refuses a frame of exactly its limit; ours is inclusive.
-    ws.set_max_message_size(max_message_size.saturating_add(1));
-    let (read, writer) = ws.split(|s| {
-        let (r, w) = tokio::io::split(s);
-        (r, BufWriter::with_capacity(WRITE_BUFFER, w))
-    });
-    let (tx, out_rx) = queue::queue();
     Ok(WsSocket {
-        reader: MessageReader {
-            ws: read,
+        io: stream,
+        reader: Reader {
+            decoder: MessageDecoder::client(max_message_size).with_max_fragments(MAX_FRAGMENTS),
             max_size: max_message_size,
-            partial: None,
+            input: BytesMut::new(),
+            pong: None,
         },
-        out: Outbox {
-            tx,
-            pong: Arc::default(),
-            eio_pong: Arc::default(),
-        },
-        out_rx,
-        writer,
+        closed: None,
     })
 }
 
 impl WsSocket {
-    /// Reads the next packet (used by the handshake, before the reader task
+    /// Reads the next packet (used by the handshake, before the socket task
     /// starts). `None` when the server closed the WebSocket.
     pub(crate) async fn read_packet(&mut self) -> Result<Option<Packet>, OpenError> {
-        read_packet(&mut self.reader, &self.out)
-            .await
-            .map_err(|e| match e {
-                ReadError::TooLarge(limit) => OpenError::TooLarge(limit),
-                e => OpenError::Handshake(e.to_string().into()),
-            })
+        if self.closed.is_some() {
+            return Ok(None);
+        }
+        let read = poll_fn(|cx| self.reader.poll_next(&mut self.io, cx)).await;
+        match read {
+            Read::Packet(p) => Ok(Some(p)),
+            Read::Close(code) => {
+                self.closed = Some(code);
+                Ok(None)
+            }
+            Read::Eof => Err(OpenError::Handshake(
+                "connection closed without a close frame".into(),
+            )),
+            Read::TooLarge(limit) => Err(OpenError::TooLarge(limit)),
+            Read::Failed(e) => Err(OpenError::Handshake(e.into())),
+        }
     }
 
-    /// Starts the reader and writer tasks; events go to `io` tagged `id`.
-    /// The reader reads only while `budget` has room.
-    pub(crate) fn start(self, id: u64, io: queue::Sender<WsIo>, budget: Arc<Budget>) -> WsConn {
-        let WsSocket {
-            reader,
-            out,
-            out_rx,
-            writer,
-        } = self;
-        let w = tokio::spawn(run_writer(writer, out_rx, out.clone(), id, io.clone()));
-        let r = tokio::spawn(run_reader(reader, out.clone(), id, io, budget));
+    /// Starts the socket task; events go to `events` tagged `id`. It reads
+    /// only while `budget` has room.
+    pub(crate) fn start(self, id: u64, events: queue::Sender<WsIo>, budget: Arc<Budget>) -> WsConn {
+        let (tx, rx) = queue::queue();
+        let eio_pong = Arc::new(AtomicBool::new(false));
+        let mut socket = Socket {
+            io: self.io,
+            reader: self.reader,
+            id,
+            rx,
+            eio_pong: eio_pong.clone(),
+            events,
+            budget,
+            out: Vec::new(),
+            written: 0,
+            unflushed: false,
+            reading: true,
+            closing: false,
+        };
+        if let Some(code) = self.closed {
+            socket.on_close(code);
+        }
         WsConn {
             id,
-            out,
-            writer: Some(w),
-            reader: r,
+            out: Outbox { tx, eio_pong },
+            task: Some(tokio::spawn(socket)),
             close_sent: false,
         }
     }
 }
 
-/// A running WebSocket: a reader task and a writer task. Dropping it aborts
-/// both (closing the TCP connection).
+/// A running WebSocket: its socket task. Dropping it aborts the task
+/// (closing the TCP connection).
 #[derive(Debug)]
 pub(crate) struct WsConn {
     pub(crate) id: u64,
     out: Outbox,
-    /// `None` once the writer has been awaited.
-    pub(crate) writer: Option<JoinHandle<()>>,
-    reader: JoinHandle<()>,
+    /// `None` once the task has been awaited.
+    task: Option<JoinHandle<()>>,
     close_sent: bool,
 }
 
@@ -315,19 +356,17 @@ impl WsConn {
     /// Queues a packet: text packets as text frames, binary messages as
     /// binary frames. A pong is dropped while another one waits to be
     /// written: that one answers the server's pings just as well.
-    pub(crate) fn send(&self, p: &Packet) {
-        if *p == Packet::pong() {
+    pub(crate) fn send(&self, p: Packet) {
+        if p == Packet::pong() {
             if !self.out.eio_pong.swap(true, Ordering::AcqRel) {
                 let _ = self.out.tx.send(Out::EioPong);
             }
             return;
         }
-        let (binary, data) = p.to_ws_frame();
-        let op = if binary { OpCode::Binary } else { OpCode::Text };
-        let _ = self.out.tx.send(Out::Frame(op, data));
+        let _ = self.out.tx.send(Out::Packet(p));
     }
 
-    /// Queues a normal closure after whatever is queued; the writer stops
+    /// Queues a normal closure after whatever is queued; the socket stops
     /// after writing it.
     pub(crate) fn close(&mut self) {
         if !self.close_sent {
@@ -336,166 +375,201 @@ impl WsConn {
         }
     }
 
-    /// Whether a close was queued and the writer is still flushing it.
+    /// Whether a close was queued and the socket is still flushing it.
     pub(crate) fn flushing(&self) -> bool {
-        self.close_sent && self.writer.as_ref().is_some_and(|w| !w.is_finished())
+        self.close_sent && self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Completes when the socket task has ended (after flushing a close, or
+    /// once the connection ended); never once it has been awaited.
+    pub(crate) async fn finished(&mut self) {
+        match &mut self.task {
+            Some(t) => {
+                let _ = t.await;
+                self.task = None;
+            }
+            None => std::future::pending().await,
+        }
     }
 }
 
 impl Drop for WsConn {
     fn drop(&mut self) {
-        self.reader.abort();
-        if let Some(w) = &self.writer {
-            w.abort();
+        if let Some(t) = &self.task {
+            t.abort();
         }
     }
 }
 
-/// Why reading failed.
-#[derive(Debug)]
-enum ReadError {
-    Eof,
-    /// A message over this many bytes.
-    TooLarge(usize),
-    Other(String),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Eof => f.write_str("connection closed without a close frame"),
-            ReadError::TooLarge(limit) => write!(f, "a message over {limit} bytes"),
-            ReadError::Other(e) => f.write_str(e),
-        }
-    }
-}
-
-async fn read_packet(r: &mut MessageReader, out: &Outbox) -> Result<Option<Packet>, ReadError> {
-    let max = r.max_size;
-    loop {
-        // A pong or the close reply owed to the server goes out through the
-        // writer task, in order with everything else.
-        let mut owed = |f: Frame<'_>| std::future::ready(out.owe(&f));
-        let frame = r.ws.read_frame(&mut owed).await.map_err(|e| match e {
-            WebSocketError::UnexpectedEOF => ReadError::Eof,
-            WebSocketError::FrameTooLarge => ReadError::TooLarge(max),
-            e => ReadError::Other(e.to_string()),
-        })?;
-        let (op, data) = match frame.opcode {
-            OpCode::Text | OpCode::Binary => {
-                if r.partial.is_some() {
-                    return Err(ReadError::Other(
-                        "a new message before the fragmented one ended".into(),
-                    ));
-                }
-                if !frame.fin {
-                    r.partial = Some((frame.opcode, BytesMut::from(&frame.payload[..]), 1));
-                    continue;
-                }
-                (frame.opcode, Bytes::copy_from_slice(&frame.payload))
-            }
-            OpCode::Continuation => {
-                let Some((_, buf, count)) = &mut r.partial else {
-                    return Err(ReadError::Other(
-                        "a continuation frame with nothing to continue".into(),
-                    ));
-                };
-                *count += 1;
-                if *count > MAX_FRAGMENTS {
-                    return Err(ReadError::Other(format!(
-                        "a message in more than {MAX_FRAGMENTS} fragments"
-                    )));
-                }
-                if frame.payload.len() > max - buf.len() {
-                    return Err(ReadError::TooLarge(max));
-                }
-                buf.extend_from_slice(&frame.payload);
-                if !frame.fin {
-                    continue;
-                }
-                let Some((op, buf, _)) = r.partial.take() else {
-                    unreachable!("matched above")
-                };
-                (op, buf.freeze())
-            }
-            OpCode::Close => return Ok(None),
-            // Pings are answered by fastwebsockets (through `owed`).
-            OpCode::Ping | OpCode::Pong => continue,
-        };
-        return match op {
-            OpCode::Text => Packet::decode_text(data)
-                .map(Some)
-                .map_err(|e: DecodeError| ReadError::Other(e.to_string())),
-            _ => Ok(Some(Packet::decode_binary_frame(data))),
-        };
-    }
-}
-
-async fn run_reader(
-    mut reader: MessageReader,
-    out: Outbox,
+/// One WebSocket: a single future that reads frames into events and writes
+/// the driver's packets and the replies owed to the server.
+struct Socket {
+    io: Stream,
+    reader: Reader,
     id: u64,
-    io: queue::Sender<WsIo>,
+    rx: queue::Receiver<Out>,
+    eio_pong: Arc<AtomicBool>,
+    events: queue::Sender<WsIo>,
     budget: Arc<Budget>,
-) {
-    loop {
-        // Backpressure: while the application is behind, leave the data in
-        // the socket.
-        budget.room().await;
-        let event = match read_packet(&mut reader, &out).await {
-            Ok(Some(p)) => {
-                let charge = budget.charge(p.text_len());
-                WsEvent::Packet(p, charge)
-            }
-            Ok(None) => WsEvent::Closed,
-            Err(ReadError::Eof) => WsEvent::Eof,
-            Err(e) => WsEvent::Failed(e.to_string()),
-        };
-        let last = !matches!(event, WsEvent::Packet(..));
-        if io.send(WsIo { id, event }).is_err() || last {
-            return;
+    /// Encoded frames not yet written, from `written` on.
+    out: Vec<u8>,
+    written: usize,
+    /// Something was written since the last flush.
+    unflushed: bool,
+    /// The reading half still runs (no end was reported).
+    reading: bool,
+    /// A close frame is in `out`: once it is written, the socket is done.
+    closing: bool,
+}
+
+/// A masking key for a frame (RFC 6455 §5.3: unpredictable, from a strong
+/// source of entropy; rand's thread-local generator is a CSPRNG seeded by
+/// the OS).
+fn mask_key() -> [u8; 4] {
+    rand::random()
+}
+
+impl Future for Socket {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.reading && this.poll_read_side(cx).is_ready() {
+            // The driver is gone.
+            return Poll::Ready(());
         }
+        this.poll_write_side(cx)
     }
 }
 
-async fn run_writer(
-    mut writer: Writer,
-    mut rx: queue::Receiver<Out>,
-    outbox: Outbox,
-    id: u64,
-    io: queue::Sender<WsIo>,
-) {
-    while let Some(out) = rx.recv().await {
-        let (op, data) = match out {
-            Out::Frame(op, data) => (op, data),
-            Out::Pong => {
-                let payload = outbox.pong.lock().unwrap_or_else(|p| p.into_inner()).take();
-                (OpCode::Pong, payload.unwrap_or_default())
-            }
-            Out::EioPong => {
-                // Cleared before the write: a ping that arrives meanwhile
-                // gets a pong of its own.
-                outbox.eio_pong.store(false, Ordering::Release);
-                (OpCode::Text, Bytes::from_static(b"3"))
-            }
-            Out::Close => (OpCode::Close, Bytes::from_static(&[0x03, 0xe8])),
-        };
-        let last = op == OpCode::Close;
-        let mut r = writer
-            .write_frame(Frame::new(true, op, None, Payload::Borrowed(&data)))
-            .await;
-        if r.is_ok() && (last || rx.is_empty()) {
-            r = writer.flush().await;
+impl Socket {
+    /// Reports the end of the reading half.
+    fn end(&mut self, event: WsEvent) {
+        self.reading = false;
+        self.reader.input = BytesMut::new();
+        let _ = self.events.send(WsIo { id: self.id, event });
+    }
+
+    /// A close frame from the server: the reply (its code echoed, RFC 6455
+    /// §5.5.1), then the end.
+    fn on_close(&mut self, code: Option<u16>) {
+        take_spare(&mut self.out);
+        match code {
+            Some(code) => ws::encode_masked_close(&mut self.out, code, mask_key()),
+            None => ws::encode_masked_frame(&mut self.out, OpCode::Close, &[], mask_key()),
         }
-        if let Err(e) = r {
-            let _ = io.send(WsIo {
-                id,
-                event: WsEvent::Failed(e.to_string()),
-            });
-            return;
+        self.closing = true;
+        self.end(WsEvent::Closed);
+    }
+
+    /// Reads and reports packets while the budget has room; ready only
+    /// when the driver is gone.
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while self.reading {
+            // Backpressure: while the application is behind, leave the
+            // data in the socket.
+            if self.budget.poll_room(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let event = match self.reader.poll_next(&mut self.io, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Read::Packet(p)) => {
+                    let charge = self.budget.charge(p.text_len());
+                    WsEvent::Packet(p, charge)
+                }
+                Poll::Ready(Read::Close(code)) => {
+                    self.on_close(code);
+                    return Poll::Pending;
+                }
+                Poll::Ready(Read::Eof) => WsEvent::Eof,
+                Poll::Ready(Read::TooLarge(limit)) => {
+                    WsEvent::Failed(format!("a message over {limit} bytes"))
+                }
+                Poll::Ready(Read::Failed(e)) => WsEvent::Failed(e),
+            };
+            if !matches!(event, WsEvent::Packet(..)) {
+                self.end(event);
+                return Poll::Pending;
+            }
+            if self.events.send(WsIo { id: self.id, event }).is_err() {
+                return Poll::Ready(());
+            }
         }
-        if last {
-            return;
+        Poll::Pending
+    }
+
+    /// Encodes what is owed and queued into `out`, up to [`OUT_BATCH`]
+    /// bytes; ready (the driver is gone) when the queue is closed.
+    fn refill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        take_spare(&mut self.out);
+        if let Some(payload) = self.reader.pong.take() {
+            ws::encode_masked_frame(&mut self.out, OpCode::Pong, &payload, mask_key());
+        }
+        while self.out.len() < OUT_BATCH && !self.closing {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(Out::Packet(p))) => {
+                    ws::encode_masked_packet(&mut self.out, &p, mask_key());
+                }
+                Poll::Ready(Some(Out::EioPong)) => {
+                    // Cleared before the write: a ping that arrives
+                    // meanwhile gets a pong of its own.
+                    self.eio_pong.store(false, Ordering::Release);
+                    ws::encode_masked_packet(&mut self.out, &Packet::pong(), mask_key());
+                }
+                Poll::Ready(Some(Out::Close)) => {
+                    ws::encode_masked_close(&mut self.out, 1000, mask_key());
+                    self.closing = true;
+                }
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => break,
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Writes pending frames, refilling from the queue, until the socket
+    /// would block or nothing is left; ready once the socket is done.
+    fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            while self.written < self.out.len() {
+                match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        self.written += n;
+                        self.unflushed = true;
+                    }
+                    Poll::Ready(r) => {
+                        if self.reading {
+                            let e = r
+                                .err()
+                                .map_or_else(|| "write zero".to_owned(), |e| e.to_string());
+                            self.end(WsEvent::Failed(e));
+                        }
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            self.out.clear();
+            self.written = 0;
+            if !self.closing && self.reading && self.refill(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if self.out.is_empty() {
+                put_spare(&mut self.out);
+                if self.unflushed || self.closing || !self.reading {
+                    match Pin::new(&mut self.io).poll_flush(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(())) => self.unflushed = false,
+                        Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    }
+                }
+                // A close written, or a connection that ended: done.
+                return if self.closing || !self.reading {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                };
+            }
         }
     }
 }

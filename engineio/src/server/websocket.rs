@@ -12,7 +12,6 @@
 //! and no buffers. Once the session is closed or the socket retired, it
 //! writes what is left and a close frame, within a grace period.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use super::response::upgrade_error;
 use super::session::{Inner, SessionHandle};
 use super::Shared;
+use crate::ws_io::{poll_read_into, put_spare, take_spare, OUT_BATCH};
 
 /// How long the writer may take to send the closing frames after the
 /// reader stopped.
@@ -137,14 +137,6 @@ async fn close_at_once(fut: UpgradeFut) {
     let _ = tokio::time::timeout(CLOSE_GRACE, done).await;
 }
 
-/// Output bytes encoded per refill: the rest of the queue stays in the
-/// core, where `max_queued_packets` bounds it.
-const OUT_BATCH: usize = 64 * 1024;
-
-/// Read scratch size: every read lands here first, so an idle socket holds
-/// no read buffer of its own.
-const SCRATCH: usize = 16 * 1024;
-
 /// Most pongs (answers to the client's WebSocket pings) that may wait
 /// unwritten: a ping that finds this many, and a socket that will not take
 /// them now, drops the connection at once. Without it a client that sends
@@ -156,18 +148,6 @@ const SCRATCH: usize = 16 * 1024;
 /// 60 pings in one read drop even a client that reads), the 61st ping
 /// first tries to write the 60 out.
 const MAX_PENDING_PONGS: usize = 60;
-
-/// The largest output buffer a thread keeps spare (see [`SPARE_OUT`]).
-const MAX_SPARE: usize = 2 * OUT_BATCH;
-
-thread_local! {
-    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
-    /// An output buffer that no socket on this thread is using. A socket
-    /// with packets to encode takes it, and puts it back once everything is
-    /// written, so an idle socket holds no output buffer (its last frames
-    /// kept 128 bytes per idle session) and a busy one allocates none.
-    static SPARE_OUT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
 
 enum Step {
     Continue,
@@ -601,34 +581,6 @@ impl<S> Socket<S> {
     }
 }
 
-/// Gives an empty `out` with no allocation the thread's spare buffer.
-fn take_spare(out: &mut Vec<u8>) {
-    if out.capacity() == 0 {
-        *out = SPARE_OUT.with(std::cell::Cell::take);
-    }
-}
-
-/// Hands `out`, now written out, to the thread as its spare buffer (the
-/// larger one is kept; one over [`MAX_SPARE`] is freed).
-fn put_spare(out: &mut Vec<u8>) {
-    if out.capacity() == 0 {
-        return;
-    }
-    let mut buf = std::mem::take(out);
-    if buf.capacity() > MAX_SPARE {
-        return;
-    }
-    buf.clear();
-    SPARE_OUT.with(|spare| {
-        let other = spare.take();
-        spare.set(if other.capacity() > buf.capacity() {
-            other
-        } else {
-            buf
-        });
-    });
-}
-
 /// Encodes the packets the core has ready into `out`, up to `OUT_BATCH`
 /// bytes; true once the queue is empty.
 fn take_packets(inner: &mut Inner, out: &mut Vec<u8>) -> bool {
@@ -639,28 +591,6 @@ fn take_packets(inner: &mut Inner, out: &mut Vec<u8>) -> bool {
         ws::encode_packet(out, &p);
     }
     false
-}
-
-/// Reads what the socket has into `input`, through the thread's scratch
-/// buffer.
-fn poll_read_into<S: AsyncRead + Unpin>(
-    io: &mut S,
-    cx: &mut Context<'_>,
-    input: &mut BytesMut,
-) -> Poll<std::io::Result<usize>> {
-    SCRATCH_BUF.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        let mut buf = ReadBuf::new(&mut scratch[..]);
-        match Pin::new(io).poll_read(cx, &mut buf) {
-            Poll::Ready(Ok(())) => {
-                let filled = buf.filled();
-                input.extend_from_slice(filled);
-                Poll::Ready(Ok(filled.len()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    })
 }
 
 fn feed(inner: &mut Inner, id: u64, now: Instant, packet: Packet) -> Step {
