@@ -261,62 +261,118 @@ impl Handlers {
     }
 }
 
-/// A connection's handler queue. The async side sends each job and then,
-/// if no handler thread is draining the queue (its receiver is parked in
-/// `idle`), takes the receiver and starts one on the blocking pool. That
-/// thread runs the jobs in order until the queue is empty, then parks the
-/// receiver again. So handlers run one at a time and in order, a handler
-/// that blocks holds one pool thread and never another connection's, and an
-/// idle connection holds no thread at all.
+/// A connection's handler queue: one slot. The async side puts each job in
+/// the slot (waiting while it is full) and, if no handler thread is
+/// draining the queue, starts one on the blocking pool. That thread takes
+/// the jobs in order until the slot is empty, then ends. So handlers run one
+/// at a time and in order, a handler that blocks holds one pool thread and
+/// never another connection's, one job waits while a thread runs another
+/// (a slow handler holds the events, and their budget, back instead of
+/// queueing them here), and an idle connection holds no thread at all.
+///
+/// A slot rather than a tokio channel of one: `mpsc::channel(1)` allocates a
+/// block of 32 slots up front, 2 KB per idle connection.
 struct HandlerQueue {
-    jobs: mpsc::Sender<HandlerJob>,
-    idle: Mutex<Option<mpsc::Receiver<HandlerJob>>>,
+    state: Mutex<SlotState>,
     handlers: Handlers,
+}
+
+#[derive(Default)]
+struct SlotState {
+    waiting: Option<HandlerJob>,
+    /// A pool thread is draining (or about to).
+    draining: bool,
+    /// The drain was dropped without finishing (the runtime shut down
+    /// before running it): pushes fail, as on a closed channel.
+    closed: bool,
+    /// The async side, waiting for the slot.
+    pusher: Option<Waker>,
 }
 
 impl HandlerQueue {
     fn new(handlers: Handlers) -> Arc<Self> {
-        // One job waits while a thread runs another: the async side waits
-        // for the slot, so a slow handler holds the events (and their
-        // budget) back instead of queueing them here unbounded.
-        let (jobs, rx) = mpsc::channel(1);
         Arc::new(HandlerQueue {
-            jobs,
-            idle: Mutex::new(Some(rx)),
+            state: Mutex::default(),
             handlers,
         })
     }
 
     /// Queues `job` (waiting for the slot); false if the queue is gone.
     async fn push(self: &Arc<Self>, job: HandlerJob) -> bool {
-        if self.jobs.send(job).await.is_err() {
-            return false;
+        let mut job = Some(job);
+        let queued = std::future::poll_fn(|cx| {
+            let mut st = crate::lock(&self.state);
+            if st.closed {
+                return Poll::Ready(None);
+            }
+            if st.waiting.is_some() {
+                st.pusher = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            st.waiting = job.take();
+            let start = !std::mem::replace(&mut st.draining, true);
+            Poll::Ready(Some(start))
+        })
+        .await;
+        match queued {
+            None => false,
+            Some(start) => {
+                if start {
+                    let drainer = Drainer {
+                        queue: self.clone(),
+                        done: false,
+                    };
+                    drop(tokio::task::spawn_blocking(move || drainer.drain()));
+                }
+                true
+            }
         }
-        // After the send: a drainer that found the queue empty has parked
-        // the receiver by the time it lets go of the lock, so this job is
-        // never left behind.
-        let rx = crate::lock(&self.idle).take();
-        if let Some(rx) = rx {
-            let queue = self.clone();
-            drop(tokio::task::spawn_blocking(move || queue.drain(rx)));
-        }
-        true
     }
+}
 
-    /// Runs the queued jobs in order, then parks the receiver again.
-    fn drain(&self, mut rx: mpsc::Receiver<HandlerJob>) {
+/// The pool thread's hold on a queue while it drains it.
+struct Drainer {
+    queue: Arc<HandlerQueue>,
+    /// The slot was found empty and the drain ended.
+    done: bool,
+}
+
+impl Drainer {
+    /// Runs the queued jobs in order, until the slot is empty.
+    fn drain(mut self) {
         let _in_handler = InHandler::enter();
         loop {
-            let job = {
-                let mut parked = crate::lock(&self.idle);
-                // Only empty: `self.jobs`, held here, keeps it connected.
-                let Ok(job) = rx.try_recv() else {
-                    *parked = Some(rx);
+            let (job, pusher) = {
+                let mut st = crate::lock(&self.queue.state);
+                let Some(job) = st.waiting.take() else {
+                    st.draining = false;
+                    self.done = true;
                     return;
                 };
-                job
+                (job, st.pusher.take())
             };
-            self.handlers.run(job);
+            if let Some(w) = pusher {
+                w.wake();
+            }
+            self.queue.handlers.run(job);
+        }
+    }
+}
+
+impl Drop for Drainer {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Dropped before it ran (the runtime shut down) or by a panic: the
+        // waiting job goes, its reply channel with it, and so does every
+        // later one.
+        let mut st = crate::lock(&self.queue.state);
+        st.closed = true;
+        st.draining = false;
+        st.waiting = None;
+        if let Some(w) = st.pusher.take() {
+            w.wake();
         }
     }
 }
