@@ -200,7 +200,10 @@ impl MessageDecoder {
 
     /// A decoder for a client: it decodes the frames a server sends, which
     /// must not be masked (a masked one fails the connection, RFC 6455
-    /// §5.1), with the limits of [`new`](Self::new).
+    /// §5.1), with the limits of [`new`](Self::new). The chunk limit is the
+    /// server's defence against a trickling client; engineio's client lifts
+    /// it (`with_max_chunks(usize::MAX)`), since a slow network delivers a
+    /// large message a segment at a time.
     ///
     /// ```
     /// use bytes::BytesMut;

@@ -1051,6 +1051,57 @@ async fn a_masked_frame_from_the_server_fails_the_connection() {
     assert_eq!(messages, 0, "the masked message was delivered");
 }
 
+#[tokio::test]
+async fn a_large_message_that_trickles_in_over_many_reads_arrives_whole() {
+    let _g = SERIAL.lock().await;
+    // A 120 KB message in 12,000 pieces of 10 bytes, a pause after each, so
+    // that the client reads it in about as many reads: no honest limit on
+    // reads per frame applies to a client (a slow network delivers a large
+    // message a segment at a time), only the size limit.
+    const PIECES: usize = 12_000;
+    let open = format!("0{}", open_json("25000", "20000", "[]"));
+    let server = hostile_thread(move |req, mut s, w| {
+        let open = open.clone();
+        async move {
+            if !accept_ws(&req, &mut s, &w).await
+                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
+            {
+                return;
+            }
+            s.set_nodelay(true).unwrap();
+            let mut body = b"4".to_vec();
+            body.resize(PIECES * 10, b'x');
+            let wire = frame(true, TEXT, &body);
+            for piece in wire.chunks(10) {
+                if !write(&mut s, &w, piece).await {
+                    return;
+                }
+                // This server's runtime is its own thread: blocking it
+                // paces the pieces without a timer's millisecond.
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            std::future::pending::<()>().await;
+        }
+    });
+    let client = builder(WEBSOCKET).connect(server.url()).await.unwrap();
+    let mut events = client.events();
+    let got = tokio::time::timeout(END_WITHIN, async {
+        loop {
+            match events.recv().await {
+                Some(ClientEvent::Message(Data::Text(t))) => return Ok(t.len()),
+                Some(ClientEvent::Disconnect(r)) => return Err(r),
+                Some(_) => {}
+                None => panic!("no event"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, Ok(PIECES * 10 - 1));
+    assert!(client.is_connected());
+    client.abort();
+}
+
 // --- handshakes -------------------------------------------------------
 
 /// `open` packets no server should send; each must fail `connect` with

@@ -279,7 +279,12 @@ pub(crate) async fn open(
     Ok(WsSocket {
         io: stream,
         reader: Reader {
-            decoder: MessageDecoder::client(max_message_size).with_max_fragments(MAX_FRAGMENTS),
+            // No limit on the reads a frame may take (the server's
+            // `maxBufferedChunks`): a slow network delivers a large message
+            // a segment at a time, and the size limit bounds it anyway.
+            decoder: MessageDecoder::client(max_message_size)
+                .with_max_chunks(usize::MAX)
+                .with_max_fragments(MAX_FRAGMENTS),
             max_size: max_message_size,
             input: BytesMut::new(),
             pong: None,
