@@ -1005,6 +1005,24 @@ mod tests {
         assert_eq!(close, [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
     }
 
+    /// Decodes `wire` fed in reads of `cut` bytes: the messages, and the
+    /// bytes left undecoded.
+    fn decode_in_pieces(
+        d: &mut MessageDecoder,
+        wire: &[u8],
+        cut: usize,
+    ) -> (Vec<WsMessage>, usize) {
+        let mut input = BytesMut::new();
+        let mut got = Vec::new();
+        for piece in wire.chunks(cut) {
+            input.extend_from_slice(piece);
+            while let Some(m) = d.decode(&mut input).unwrap() {
+                got.push(m);
+            }
+        }
+        (got, input.len())
+    }
+
     proptest! {
         #[test]
         fn masked_frames_round_trip_in_any_split(
@@ -1028,16 +1046,8 @@ mod tests {
                 }
                 want.push(if *text { WsMessage::Text(body.into()) } else { WsMessage::Binary(body.into()) });
             }
-            let mut d = MessageDecoder::new(1 << 20);
-            let mut input = BytesMut::new();
-            let mut got = Vec::new();
-            for piece in wire.chunks(cut) {
-                input.extend_from_slice(piece);
-                while let Some(m) = d.decode(&mut input).unwrap() {
-                    got.push(m);
-                }
-            }
-            prop_assert!(input.is_empty());
+            let (got, left) = decode_in_pieces(&mut MessageDecoder::new(1 << 20), &wire, cut);
+            prop_assert_eq!(left, 0);
             prop_assert_eq!(got, want);
         }
 
@@ -1066,15 +1076,8 @@ mod tests {
                 (to_server, MessageDecoder::new(1 << 20).with_max_chunks(usize::MAX)),
                 (to_client, MessageDecoder::client(1 << 20).with_max_chunks(usize::MAX)),
             ] {
-                let mut input = BytesMut::new();
-                let mut got = Vec::new();
-                for piece in wire.chunks(cut) {
-                    input.extend_from_slice(piece);
-                    while let Some(m) = d.decode(&mut input).unwrap() {
-                        got.push(m);
-                    }
-                }
-                prop_assert!(input.is_empty());
+                let (got, left) = decode_in_pieces(&mut d, &wire, cut);
+                prop_assert_eq!(left, 0);
                 prop_assert_eq!(&got, &want);
             }
         }
