@@ -234,7 +234,7 @@ impl MessageDecoder {
     ///
     /// ```
     /// use bytes::BytesMut;
-    /// use engineio_proto::ws::{encode_frame, MessageDecoder, OpCode, WsError};
+    /// use engineio_proto::ws::{MessageDecoder, WsError};
     ///
     /// // A text message begun, then continued with empty fragments.
     /// let mut wire = vec![0x01, 0x01, b'4'];

@@ -317,6 +317,11 @@ async fn accept_ws(req: &Req, s: &mut TcpStream, w: &AtomicU64) -> bool {
     write(s, w, head.as_bytes()).await
 }
 
+/// Answers a WebSocket handshake, then sends `open` as the first frame.
+async fn open_ws(req: &Req, s: &mut TcpStream, w: &AtomicU64, open: &str) -> bool {
+    accept_ws(req, s, w).await && write(s, w, &frame(true, TEXT, open.as_bytes())).await
+}
+
 const TEXT: u8 = 0x1;
 const CONT: u8 = 0x0;
 const PING: u8 = 0x9;
@@ -586,9 +591,7 @@ where
                 respond(&mut s, &w, open.as_bytes()).await;
                 return;
             }
-            if !accept_ws(&req, &mut s, &w).await
-                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-            {
+            if !open_ws(&req, &mut s, &w, &open).await {
                 return;
             }
             let (r, wr) = s.into_split();
@@ -891,9 +894,7 @@ async fn a_ping_flood_from_a_server_that_does_not_read_queues_one_pong() {
     let server = hostile(move |req, mut s, w| {
         let open = open.clone();
         async move {
-            if !accept_ws(&req, &mut s, &w).await
-                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-            {
+            if !open_ws(&req, &mut s, &w, &open).await {
                 return;
             }
             let mut batch = Vec::new();
@@ -969,9 +970,7 @@ async fn client_frames_are_masked_and_a_close_is_answered_with_its_code() {
     let server = hostile(move |req, mut s, w| {
         let (open, seen_tx) = (open.clone(), seen_tx.clone());
         async move {
-            if !accept_ws(&req, &mut s, &w).await
-                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-            {
+            if !open_ws(&req, &mut s, &w, &open).await {
                 return;
             }
             // Two messages from the client, then a ping and its pong, then
@@ -1063,9 +1062,7 @@ async fn a_large_message_that_trickles_in_over_many_reads_arrives_whole() {
     let server = hostile_thread(move |req, mut s, w| {
         let open = open.clone();
         async move {
-            if !accept_ws(&req, &mut s, &w).await
-                || !write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-            {
+            if !open_ws(&req, &mut s, &w, &open).await {
                 return;
             }
             s.set_nodelay(true).unwrap();
@@ -1420,9 +1417,7 @@ fn blocking_huge_and_never_ending_websocket_messages_end_the_connection() {
         let server = hostile_thread(move |req, mut s, w| {
             let open = open.clone();
             async move {
-                if accept_ws(&req, &mut s, &w).await
-                    && write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-                {
+                if open_ws(&req, &mut s, &w, &open).await {
                     let (r, wr) = s.into_split();
                     drain(r);
                     match (fragmented, endless) {
@@ -1451,9 +1446,7 @@ fn blocking_a_flood_with_a_slow_handler_is_held_back() {
     let server = hostile_thread(move |req, mut s, w| {
         let open = open.clone();
         async move {
-            if accept_ws(&req, &mut s, &w).await
-                && write(&mut s, &w, &frame(true, TEXT, open.as_bytes())).await
-            {
+            if open_ws(&req, &mut s, &w, &open).await {
                 let (r, wr) = s.into_split();
                 drain(r);
                 ws_flood(wr, w).await;
