@@ -467,3 +467,70 @@ async fn next_in_time(events: &mut engineio::client::Events) -> Option<ClientEve
         .await
         .expect("an event in time")
 }
+
+/// A TCP relay to `upstream` that counts the connections open through it:
+/// (open now, most at once).
+async fn counting_relay(upstream: String) -> (String, Arc<Mutex<(usize, usize)>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let counts = Arc::new(Mutex::new((0, 0)));
+    let c = counts.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut down, _)) = listener.accept().await else {
+                return;
+            };
+            let mut up = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+            {
+                let mut c = c.lock().unwrap();
+                c.0 += 1;
+                c.1 = c.1.max(c.0);
+            }
+            let c = c.clone();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                c.lock().unwrap().0 -= 1;
+            });
+        }
+    });
+    (url, counts)
+}
+
+/// Once upgraded, the client sends nothing more over HTTP: it drops its
+/// HTTP client, which closes the long poll's and the POST's pooled
+/// connections at once (they stayed open for reqwest's 90 s idle timeout),
+/// and the WebSocket carries on alone.
+#[tokio::test]
+async fn after_the_upgrade_only_the_websocket_stays_open() {
+    let own = own_server().await;
+    let (url, counts) = counting_relay(own.url.trim_start_matches("http://").to_owned()).await;
+    let client = builder(&[TransportKind::Polling, TransportKind::WebSocket])
+        .connect(&url)
+        .await
+        .unwrap();
+    let mut events = client.events();
+    // A POST while polling, so that the pool holds more than the long poll.
+    client.send("before").unwrap();
+    assert_eq!(next_message(&mut events).await, text("before"));
+    next_upgrade(&mut events).await;
+    let start = Instant::now();
+    loop {
+        let (open, most) = *counts.lock().unwrap();
+        assert!(
+            most >= 2,
+            "polling and the WebSocket used {most} connection(s)"
+        );
+        if open == 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{open} connections still open after the upgrade"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.send("after").unwrap();
+    assert_eq!(next_message(&mut events).await, text("after"));
+    assert_eq!(client.transport(), TransportKind::WebSocket);
+    client.disconnect().await;
+}

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::budget::Budget;
+use super::done::{DoneGuard, Task};
 use super::driver::{Command, Driver, DriverParts};
 use super::error::{body_json, ClientError, Result};
 use super::handlers::{ConnectOutcome, Handlers, Hub, Runner, Tracked};
@@ -16,7 +17,7 @@ use super::options::{ClientOptions, HttpClient};
 use super::queue;
 use super::request::Requests;
 use super::websocket::{self, WsSocket};
-use super::{sigint, wait_set, Client, Inner, Shared, State};
+use super::{sigint, Client, Inner, Shared, State};
 use crate::clock::now;
 use crate::proto::{
     payload, ClientConfig, ClientSession, Data, DisconnectReason, Packet, TransportKind,
@@ -397,20 +398,17 @@ impl ClientBuilder {
         let (cmd_tx, cmd_rx) = queue::queue();
         let (ev_tx, ev_rx) = queue::queue();
         let budget = Budget::new(options.max_buffered_bytes);
-        let (driver_done_tx, driver_done) = watch::channel(None);
-        let (handlers_done_tx, handlers_done) = watch::channel(None);
         let (start_tx, start_rx) = oneshot::channel();
         let (connected_tx, connected_rx) = oneshot::channel();
         let sigint = options.handle_sigint.then(|| {
             // What `Client::disconnect` does, for the Ctrl-C watcher.
             let (commands, shared) = (cmd_tx.clone(), shared.clone());
-            let (driver_done, handlers_done) = (driver_done.clone(), handlers_done.clone());
             let target: sigint::Target = Box::new(move || {
                 shared.set_state(State::Disconnecting);
                 let _ = commands.send(Command::Disconnect);
                 Box::pin(async move {
-                    wait_set(driver_done).await;
-                    wait_set(handlers_done).await;
+                    shared.done(Task::Driver).wait().await;
+                    shared.done(Task::Handlers).wait().await;
                 })
             });
             sigint::register(options.request_timeout + SIGINT_HANDLER_GRACE, target)
@@ -425,7 +423,7 @@ impl ClientBuilder {
             events: ev_tx,
             budget,
             shared: shared.clone(),
-            done: driver_done_tx,
+            done: DoneGuard::new(shared.clone(), Task::Driver),
         });
         let runner = Runner {
             events: ev_rx,
@@ -433,7 +431,7 @@ impl ClientBuilder {
             handlers,
             hub: hub.clone(),
             connected: connected_tx,
-            done: handlers_done_tx,
+            done: DoneGuard::new(shared.clone(), Task::Handlers),
         };
         let driver_task = tokio::spawn(driver.run());
         let runner_task = tokio::spawn(runner.run());
@@ -443,8 +441,6 @@ impl ClientBuilder {
                 open,
                 shared,
                 commands: cmd_tx,
-                driver_done,
-                handlers_done,
                 hub,
                 tasks: [driver_task.abort_handle(), runner_task.abort_handle()],
             }),

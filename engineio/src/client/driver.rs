@@ -29,9 +29,9 @@
 use std::future::{pending, Future};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use super::done::DoneGuard;
 use tokio::time::Sleep;
 
 use super::budget::{Budget, Charge};
@@ -107,7 +107,14 @@ enum Probe {
 pub(crate) struct Driver {
     session: ClientSession,
     sid: ClientSid,
-    req: Requests,
+    /// The HTTP side (client, URL, headers, cookies) while the connection
+    /// polls or may still upgrade. Dropped once the transport is WebSocket
+    /// for good: nothing more goes over HTTP, and dropping the default
+    /// client also closes its idle pooled connections (the long poll's and
+    /// the POST's, after an upgrade).
+    req: Option<Box<Requests>>,
+    /// `request_timeout`, which outlives `req`.
+    request_timeout: Duration,
     commands: queue::Receiver<Command>,
     /// The Ctrl-C registration (`handle_sigint`), dropped with the driver.
     _sigint: Option<sigint::Registration>,
@@ -118,7 +125,7 @@ pub(crate) struct Driver {
     /// Whether reading was paused for backpressure at the last pump.
     paused: bool,
     shared: Arc<Shared>,
-    done: watch::Sender<Option<DisconnectReason>>,
+    done: DoneGuard,
     get: Option<HttpFuture>,
     post: Option<HttpFuture>,
     ws: Option<WsConn>,
@@ -146,7 +153,7 @@ pub(crate) struct DriverParts {
     pub(crate) events: queue::Sender<Charged>,
     pub(crate) budget: Arc<Budget>,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) done: watch::Sender<Option<DisconnectReason>>,
+    pub(crate) done: DoneGuard,
 }
 
 impl Driver {
@@ -167,10 +174,12 @@ impl Driver {
             .sid()
             .cloned()
             .unwrap_or_else(|| ClientSid::from(""));
+        let request_timeout = req.request_timeout;
         let mut d = Driver {
             session,
             sid,
-            req,
+            req: ws.is_none().then(|| Box::new(req)),
+            request_timeout,
             commands,
             _sigint: sigint,
             events,
@@ -256,7 +265,7 @@ impl Driver {
         self.probe = None;
         self.ws = None;
         self.body = None;
-        self.done.send_replace(Some(reason));
+        self.done.set(reason);
     }
 
     fn should_stop(&self) -> bool {
@@ -301,7 +310,7 @@ impl Driver {
                 if self.post.is_none() {
                     if let Some(packets) = self.session.poll_payload() {
                         let body = payload::encode(&packets);
-                        self.post = Some(Box::pin(self.req.post(self.sid.as_str(), body)));
+                        self.post = Some(Box::pin(self.http().post(self.sid.as_str(), body)));
                     }
                 }
                 if self.get.is_none()
@@ -313,22 +322,23 @@ impl Driver {
                     // A long poll lasts up to a ping interval; the session's
                     // heartbeat timer catches a dead server before this
                     // timeout (which covers the whole body too) does.
-                    let timeout = self.session.heartbeat_timeout().unwrap_or_default()
-                        + self.req.request_timeout;
-                    self.get = Some(Box::pin(self.req.get(Some(self.sid.as_str()), timeout)));
+                    let timeout =
+                        self.session.heartbeat_timeout().unwrap_or_default() + self.request_timeout;
+                    self.get = Some(Box::pin(self.http().get(Some(self.sid.as_str()), timeout)));
                 }
             }
         }
         if self.session.wants_upgrade() && self.probe.is_none() {
             let packet = self.session.begin_upgrade(now);
-            let url = self.req.websocket_url(Some(self.sid.as_str()));
-            let headers = self.req.websocket_headers(&url);
+            let req = self.http();
+            let url = req.websocket_url(Some(self.sid.as_str()));
+            let headers = req.websocket_headers(&url);
             let fut = websocket::open(
-                self.req.http.clone(),
+                req.http.clone(),
                 url,
                 headers,
-                self.req.ws_max_message_size,
-                self.req.request_timeout,
+                req.ws_max_message_size,
+                self.request_timeout,
             );
             self.probe = Some(Probe::Opening {
                 fut: Box::pin(fut),
@@ -357,6 +367,14 @@ impl Driver {
                 self.timer.as_mut().reset(at.into());
             }
         }
+    }
+
+    /// The HTTP side, kept while the connection polls or may upgrade (the
+    /// only times it makes requests).
+    fn http(&self) -> &Requests {
+        self.req
+            .as_deref()
+            .expect("the HTTP side is kept while polling")
     }
 
     fn drain_events(&mut self, now: Instant) {
@@ -406,6 +424,8 @@ impl Driver {
             ClientSessionEvent::Upgraded => {
                 tracing::debug!(sid = %self.sid, "engine.io client upgraded to websocket");
                 self.shared.set_transport(TransportKind::WebSocket);
+                // A long poll or POST still under way owns what it needs.
+                self.req = None;
                 self.emit(ClientEvent::Upgrade);
             }
             ClientSessionEvent::UpgradeFailed => {
@@ -422,7 +442,7 @@ impl Driver {
                 self.closed = Some(reason);
                 self.shared.set_state(State::Disconnected);
                 if reason == DisconnectReason::ClientDisconnect && !self.aborted {
-                    self.linger_until = Some(now + self.req.request_timeout);
+                    self.linger_until = Some(now + self.request_timeout);
                     if let Some(ws) = &mut self.ws {
                         ws.close();
                     }

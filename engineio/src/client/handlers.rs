@@ -15,7 +15,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::FutureExt as _;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
+
+use super::done::DoneGuard;
 
 use super::budget::Charge;
 use super::error::BoxError;
@@ -147,7 +149,7 @@ pub(crate) struct Runner {
     pub(crate) handlers: Handlers,
     pub(crate) hub: Arc<Mutex<Hub>>,
     pub(crate) connected: oneshot::Sender<Result<(), BoxError>>,
-    pub(crate) done: watch::Sender<Option<DisconnectReason>>,
+    pub(crate) done: DoneGuard,
 }
 
 impl Runner {
@@ -222,6 +224,6 @@ impl Runner {
             }
         };
         lock(&hub).close();
-        done.send_replace(Some(reason));
+        done.set(reason);
     }
 }

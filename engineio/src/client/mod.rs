@@ -154,6 +154,7 @@
 
 mod budget;
 mod builder;
+mod done;
 mod driver;
 mod error;
 mod handlers;
@@ -171,7 +172,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::sync::watch;
+use done::{Done, Task};
 use tokio::task::AbortHandle;
 
 pub use self::builder::ClientBuilder;
@@ -228,11 +229,14 @@ pub(crate) enum State {
     Disconnected = 2,
 }
 
-/// What the driver publishes for the handles' synchronous getters.
+/// What the driver publishes for the handles' synchronous getters, and the
+/// ends of the driver and handler tasks.
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: AtomicU8,
     transport: AtomicU8,
+    driver_done: Done,
+    handlers_done: Done,
 }
 
 impl Shared {
@@ -240,6 +244,8 @@ impl Shared {
         let s = Shared {
             state: AtomicU8::new(State::Connected as u8),
             transport: AtomicU8::new(0),
+            driver_done: Done::default(),
+            handlers_done: Done::default(),
         };
         s.set_transport(transport);
         s
@@ -276,6 +282,14 @@ impl Shared {
             _ => TransportKind::WebSocket,
         }
     }
+
+    /// Where `task` reports its end.
+    pub(crate) fn done(&self, task: Task) -> &Done {
+        match task {
+            Task::Driver => &self.driver_done,
+            Task::Handlers => &self.handlers_done,
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -283,8 +297,6 @@ pub(crate) struct Inner {
     open: OpenData,
     shared: Arc<Shared>,
     commands: queue::Sender<Command>,
-    driver_done: watch::Receiver<Option<DisconnectReason>>,
-    handlers_done: watch::Receiver<Option<DisconnectReason>>,
     hub: Arc<Mutex<Hub>>,
     tasks: [AbortHandle; 2],
 }
@@ -499,11 +511,12 @@ impl Client {
     }
 
     pub(crate) async fn wait_inner(&self, in_handler: bool) -> DisconnectReason {
-        let reason = wait_set(self.inner.driver_done.clone()).await;
+        let shared = &self.inner.shared;
+        let reason = shared.done(Task::Driver).wait().await;
         if in_handler {
             return reason;
         }
-        wait_set(self.inner.handlers_done.clone()).await;
+        shared.done(Task::Handlers).wait().await;
         reason
     }
 
@@ -551,14 +564,6 @@ pub(crate) struct WeakClient(std::sync::Weak<Inner>);
 impl WeakClient {
     pub(crate) fn upgrade(&self) -> Option<Client> {
         self.0.upgrade().map(|inner| Client { inner })
-    }
-}
-
-async fn wait_set(mut rx: watch::Receiver<Option<DisconnectReason>>) -> DisconnectReason {
-    match rx.wait_for(Option::is_some).await {
-        Ok(v) => v.unwrap_or(DisconnectReason::TransportError),
-        // The task ended without saying why: it panicked.
-        Err(_) => DisconnectReason::TransportError,
     }
 }
 
