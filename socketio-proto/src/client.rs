@@ -48,7 +48,7 @@
 //! );
 //! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use engineio_proto::Data;
 
@@ -189,8 +189,10 @@ pub struct ClientState {
     /// wherever `connect` put them.
     namespaces: Vec<Namespace>,
     /// The last ack id used, per namespace; kept while the Engine.IO
-    /// connection lasts, as python-socketio keeps its callbacks.
-    ack_ids: HashMap<String, u64>,
+    /// connection lasts, as python-socketio keeps its callbacks. A
+    /// `BTreeMap`: with a namespace or two, a comparison is cheaper than
+    /// hashing the name with SipHash on every emit.
+    ack_ids: BTreeMap<String, u64>,
     transmit: VecDeque<Data>,
     events: VecDeque<Event>,
 }
@@ -202,7 +204,7 @@ impl ClientState {
             serializer,
             decoder: Decoder::new(serializer, limits),
             namespaces: Vec::new(),
-            ack_ids: HashMap::new(),
+            ack_ids: BTreeMap::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -325,10 +327,15 @@ impl ClientState {
     ) -> Result<Option<u64>, EmitError> {
         let nsp = normalize_nsp(nsp);
         self.check_connected(&nsp)?;
-        let id = want_ack.then(|| {
-            let last = self.ack_ids.entry(nsp.clone()).or_insert(0);
-            *last += 1;
-            *last
+        let id = want_ack.then(|| match self.ack_ids.get_mut(&nsp) {
+            Some(last) => {
+                *last += 1;
+                *last
+            }
+            None => {
+                self.ack_ids.insert(nsp.clone(), 1);
+                1
+            }
         });
         self.send(&Packet::Event {
             nsp,

@@ -11,7 +11,7 @@
 //! of the Engine.IO connection, never after a disconnect that either side
 //! asked for) and how long to wait ([`Backoff`], fed with random numbers).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use engineio::ClientEvent as EngineEvent;
@@ -71,7 +71,9 @@ pub(crate) struct Driver {
     progress: mpsc::UnboundedSender<Progress>,
     running: watch::Sender<u8>,
     dispatch: Option<mpsc::UnboundedSender<Dispatch>>,
-    acks: HashMap<(String, u64), Ack>,
+    /// Callbacks waiting for their acknowledgement, by namespace and id
+    /// (ordered: no hashing per emit and per acknowledgement).
+    acks: BTreeMap<(String, u64), Ack>,
     /// `disconnect()` was called: no more reconnection.
     stop: bool,
     /// Set when the last namespace went away on the server's word: the
@@ -100,7 +102,7 @@ impl Driver {
             progress,
             running,
             dispatch: None,
-            acks: HashMap::new(),
+            acks: BTreeMap::new(),
             stop: false,
             idle_close: false,
             waiters: Vec::new(),
