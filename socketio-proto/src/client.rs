@@ -368,7 +368,7 @@ impl ClientState {
         };
         match packet {
             Packet::Connect { nsp, data } => {
-                let nsp = normalize_nsp(&nsp);
+                let nsp = into_normalized(nsp);
                 let Some(i) = self.find(&nsp) else {
                     return Ok(());
                 };
@@ -388,14 +388,14 @@ impl ClientState {
                 self.events.push_back(Event::Connect { nsp, sid });
             }
             Packet::ConnectError { nsp, data } => {
-                let nsp = normalize_nsp(&nsp);
+                let nsp = into_normalized(nsp);
                 if let Some(i) = self.find(&nsp) {
                     self.namespaces.remove(i);
                     self.events.push_back(Event::ConnectError { nsp, data });
                 }
             }
             Packet::Disconnect { nsp } => {
-                let nsp = normalize_nsp(&nsp);
+                let nsp = into_normalized(nsp);
                 if let Some(i) = self.find(&nsp) {
                     self.namespaces.remove(i);
                     self.events.push_back(Event::Disconnect {
@@ -410,7 +410,7 @@ impl ClientState {
                 name,
                 args,
             } => {
-                let nsp = normalize_nsp(&nsp);
+                let nsp = into_normalized(nsp);
                 if self.is_connected(&nsp) {
                     self.events.push_back(Event::Event {
                         nsp,
@@ -421,7 +421,7 @@ impl ClientState {
                 }
             }
             Packet::Ack { nsp, id, args } => {
-                let nsp = normalize_nsp(&nsp);
+                let nsp = into_normalized(nsp);
                 if self.is_connected(&nsp) {
                     self.events.push_back(Event::Ack { nsp, id, args });
                 }
@@ -458,9 +458,8 @@ impl ClientState {
 
     /// The namespace's sid, if it is connected.
     pub fn sid(&self, nsp: &str) -> Option<&str> {
-        let nsp = normalize_nsp(nsp);
         self.namespaces.iter().find_map(|n| match &n.state {
-            NsState::Connected { sid } if n.name == nsp => Some(sid.as_str()),
+            NsState::Connected { sid } if names(&n.name, nsp) => Some(sid.as_str()),
             _ => None,
         })
     }
@@ -472,10 +471,9 @@ impl ClientState {
 
     /// Whether a CONNECT for the namespace awaits the server's answer.
     pub fn is_connecting(&self, nsp: &str) -> bool {
-        let nsp = normalize_nsp(nsp);
         self.namespaces
             .iter()
-            .any(|n| n.name == nsp && matches!(n.state, NsState::Connecting))
+            .any(|n| names(&n.name, nsp) && matches!(n.state, NsState::Connecting))
     }
 
     /// The connected namespaces and their sids, in connect order.
@@ -492,6 +490,26 @@ impl ClientState {
     /// Whether no namespace is connected or connecting.
     pub fn is_idle(&self) -> bool {
         self.namespaces.is_empty()
+    }
+}
+
+/// [`normalize_nsp`] of an owned name, which keeps its allocation when it
+/// is normal already (every name a server sends).
+fn into_normalized(nsp: String) -> String {
+    if nsp.starts_with('/') {
+        nsp
+    } else {
+        normalize_nsp(&nsp)
+    }
+}
+
+/// Whether the normalized namespace `name` is `nsp` once normalized, without
+/// allocating.
+fn names(name: &str, nsp: &str) -> bool {
+    if nsp.starts_with('/') {
+        name == nsp
+    } else {
+        name.strip_prefix('/') == Some(nsp)
     }
 }
 
@@ -605,6 +623,30 @@ mod tests {
         // For a namespace we don't know: ignored.
         c.handle_message(text(r#"4/x,"no""#)).unwrap();
         assert_eq!(events(&mut c), vec![]);
+    }
+
+    #[test]
+    fn namespace_names_compare_as_normalized() {
+        for (name, nsp, same) in [
+            ("/", "/", true),
+            ("/", "", true),
+            ("/chat", "chat", true),
+            ("/chat", "/chat", true),
+            ("/chat", "/", false),
+            ("/", "chat", false),
+            ("/chat", "/chats", false),
+            ("/chat", "hat", false),
+        ] {
+            assert_eq!(names(name, nsp), same, "{name:?} vs {nsp:?}");
+            assert_eq!(
+                names(name, nsp),
+                normalize_nsp(nsp) == name,
+                "{name:?} vs {nsp:?}"
+            );
+        }
+        assert_eq!(into_normalized("/a".into()), "/a");
+        assert_eq!(into_normalized("a".into()), "/a");
+        assert_eq!(into_normalized(String::new()), "/");
     }
 
     #[test]
