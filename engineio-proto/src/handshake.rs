@@ -374,10 +374,18 @@ impl EngineQuery {
     }
 }
 
-/// Percent-decodes a query value (`+` stays `+`, as in engine.io); invalid
-/// escapes are kept verbatim and invalid UTF-8 is replaced.
+/// Decodes a query key or value as `application/x-www-form-urlencoded`:
+/// `+` is a space and `%XX` a byte, as engine.io 6 (`URLSearchParams`) and
+/// python-engineio (`parse_qs`) read a query; invalid escapes are kept
+/// verbatim and invalid UTF-8 is replaced.
+///
+/// ```
+/// use engineio_proto::handshake::percent_decode;
+/// assert_eq!(percent_decode("a+b%2Bc%20d"), "a b+c d");
+/// assert_eq!(percent_decode("%zz%E2%82%AC"), "%zz€");
+/// ```
 pub fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
+    if !s.contains(['%', '+']) {
         return s.to_owned();
     }
     let b = s.as_bytes();
@@ -392,7 +400,7 @@ pub fn percent_decode(s: &str) -> String {
                 continue;
             }
         }
-        out.push(b[i]);
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -464,6 +472,15 @@ mod tests {
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%41%zz"), "A%zz");
+        // As URLSearchParams and parse_qs: `+` is a space, `%2B` a plus.
+        assert_eq!(percent_decode("a+b%2B"), "a b+");
+        assert_eq!(percent_decode("+"), " ");
+        assert_eq!(
+            EngineQuery::parse("transport=web+socket")
+                .transport
+                .as_deref(),
+            Some("web socket")
+        );
     }
 
     proptest! {

@@ -172,13 +172,13 @@ pub mod jsonp {
         let mut found = None;
         for pair in form.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if percent_decode(&k.replace('+', " ")) != "d" {
+            if percent_decode(k) != "d" {
                 continue;
             }
             if found.is_some() {
                 return None;
             }
-            found = Some(percent_decode(&v.replace('+', " ")));
+            found = Some(percent_decode(v));
         }
         found.map(|d| unescape_newlines(&d))
     }

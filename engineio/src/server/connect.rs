@@ -83,7 +83,8 @@ impl ConnectRequest {
         self.uri.query().unwrap_or("")
     }
 
-    /// The first value of a query parameter, percent-decoded.
+    /// The first value of a query parameter, decoded as a form (`+` is a
+    /// space, `%XX` a byte), as engine.io and python-engineio decode it.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query().split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
