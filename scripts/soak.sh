@@ -31,7 +31,9 @@ duration=$(awk "BEGIN { print $minutes * 60 }")
 
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 cargo build --release -q -p engineio-cli
-eio=target/release/eio
+# Where cargo put it: CARGO_TARGET_DIR, relative to the repository as cargo
+# reads it, or target/.
+eio=${CARGO_TARGET_DIR:-target}/release/eio
 
 # Both ends of every connection live on this machine.
 want=$((clients * 2 + 1024))
