@@ -390,3 +390,40 @@ async fn the_joining_session_is_in_sids_and_gets_send_all_from_its_connect_handl
     assert_eq!(recv(&mut seen).await, (true, 3));
     assert_eq!(eio.send_all("bye"), 3);
 }
+
+/// A polling POST runs a message handler that completes at once itself, as
+/// a WebSocket task does, instead of starting a handler task for each
+/// message: the handlers of two POSTs on one keep-alive connection run on
+/// that connection's task.
+#[tokio::test]
+async fn a_polling_post_runs_a_sync_handler_on_its_own_task() {
+    let eio = Server::new();
+    let tasks = Arc::new(Mutex::new(Vec::new()));
+    let seen = tasks.clone();
+    eio.on_message(move |_eio, _sid, data| {
+        seen.lock().unwrap().push((data, tokio::task::try_id()));
+    });
+    let base = start(&eio).await;
+    let sid = open_polling(&base).await;
+    // One pooled connection for both POSTs.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for body in ["4one", "4two"] {
+        let resp = client
+            .post(url(&base, &sid_query(&sid)))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), "ok");
+    }
+    let tasks = tasks.lock().unwrap().clone();
+    assert_eq!(
+        tasks.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
+        [Data::from("one"), Data::from("two")],
+        "both handled before their POST was answered"
+    );
+    let (a, b) = (tasks[0].1, tasks[1].1);
+    assert!(a.is_some(), "handlers run on a task");
+    assert_eq!(a, b, "the connection's task ran both handlers");
+}

@@ -16,8 +16,9 @@
 //! separate task, so a handler that waits never delays a heartbeat; that
 //! task exists only while events wait (it ends once the queue is empty), so
 //! an idle session costs its driver and its socket task, and no queue. A
-//! WebSocket task that read a message runs the handlers itself as long as
-//! they complete without waiting ([`SessionHandle::run_handlers_here`]).
+//! WebSocket task that read a message, and a polling POST that carried
+//! some, run the handlers themselves as long as they complete without
+//! waiting ([`SessionHandle::run_handlers_here`]).
 //!
 //! # Invariants
 //!
@@ -31,7 +32,8 @@
 //!    held. The session table's lock is released before either is taken.
 //! 2. **One runner of `events` at a time.** `handler_running` is set, under
 //!    `inner`, by whoever takes charge of the queue: a handler task, or the
-//!    WebSocket task whose input queued them (`handlers_deferred`). Only
+//!    WebSocket task or polling POST whose input queued them
+//!    (`handlers_deferred`). Only
 //!    that runner pops events, and it clears the flag, under the same lock,
 //!    when it finds the queue empty. So one session's handlers run one at a
 //!    time, in order (unless `async_handlers`), and a runner that has to
@@ -399,8 +401,9 @@ impl SessionHandle {
         ev
     }
 
-    /// Runs the events deferred by the calling WebSocket task's last input
-    /// on that task, as long as each handler completes when first polled
+    /// Runs the events deferred by the caller's last input (a WebSocket
+    /// task's, or a polling POST's) right there, as long as each handler
+    /// completes when first polled
     /// (every sync handler does): a message echoed from its handler then
     /// costs no task switch. A handler that has to wait moves, with the rest
     /// of the queue, to a handler task, so the socket never waits for it;
