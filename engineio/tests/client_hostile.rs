@@ -1173,10 +1173,10 @@ async fn a_sid_of_any_form_is_kept_and_sent_back() {
                 let query = req.target.split_once('?').map_or("", |(_, q)| q);
                 let q = engineio::proto::handshake::EngineQuery::parse(query);
                 if req.is_post() {
-                    log.lock().unwrap().push(q.sid);
+                    log.lock().unwrap().push(q.sid.map(|s| s.into_owned()));
                     respond(&mut s, &w, b"ok").await;
                 } else if req.has_sid() {
-                    log.lock().unwrap().push(q.sid);
+                    log.lock().unwrap().push(q.sid.map(|s| s.into_owned()));
                     // A message, then pings.
                     let body: &[u8] = if gets.fetch_add(1, Ordering::Relaxed) == 0 {
                         b"4hello"
