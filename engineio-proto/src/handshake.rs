@@ -362,9 +362,9 @@ impl<'a> EngineQuery<'a> {
         let mut q = EngineQuery::default();
         // Every request parses its query: one pass over the bytes, where
         // `split('&')` and `split_once('=')` set up a searcher per piece
-        // (1,660 instructions for a polling request's query, now a third
-        // of that). `&` and `=` are ASCII, so the slices stay on char
-        // boundaries.
+        // (1,658 instructions for a polling request's query; 765 now, with
+        // the values borrowed). `&` and `=` are ASCII, so the slices stay
+        // on char boundaries.
         let mut rest = query;
         loop {
             let (pair, next) = match rest.bytes().position(|b| b == b'&') {

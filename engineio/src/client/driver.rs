@@ -31,10 +31,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::done::DoneGuard;
 use tokio::time::Sleep;
 
 use super::budget::{Budget, Charge};
+use super::done::DoneGuard;
 use super::handlers::{BoxFuture, Charged};
 use super::queue;
 use super::request::{HttpAnswer, RequestError, Requests};

@@ -17,9 +17,8 @@ use std::sync::{Arc, Mutex, Weak};
 use futures_util::FutureExt as _;
 use tokio::sync::oneshot;
 
-use super::done::DoneGuard;
-
 use super::budget::Charge;
+use super::done::DoneGuard;
 use super::error::BoxError;
 use super::queue;
 use super::{Client, ClientEvent, Inner};
