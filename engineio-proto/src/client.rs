@@ -52,10 +52,10 @@
 //! assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(45)));
 //! ```
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::config::ClientConfig;
+use crate::fifo::Fifo;
 use crate::handshake::{ClientSid, OpenData, TransportKind};
 use crate::packet::{Data, Packet, PacketType, Text, PROBE};
 use crate::timer::{Timer, TimerTable};
@@ -141,11 +141,12 @@ pub struct ClientSession {
     upgrade: Upgrade,
     open: Option<OpenData>,
     sid: Option<ClientSid>,
-    queue: VecDeque<Packet>,
+    /// Packets to send (a [`Fifo`]: no buffer while it holds one at most).
+    queue: Fifo<Packet>,
     /// Whether a pong waits in `queue`: one pong answers every ping that
     /// arrived before it leaves, so a ping flood cannot grow the queue.
     pong_queued: bool,
-    events: VecDeque<ClientSessionEvent>,
+    events: Fifo<ClientSessionEvent>,
     timers: TimerTable,
 }
 
@@ -159,9 +160,9 @@ impl ClientSession {
             upgrade: Upgrade::NotTried,
             open: None,
             sid: None,
-            queue: VecDeque::new(),
+            queue: Fifo::new(),
             pong_queued: false,
-            events: VecDeque::new(),
+            events: Fifo::new(),
             timers: TimerTable::default(),
         }
     }

@@ -22,11 +22,13 @@
 //! | [`server`] | the server session state machine |
 //! | [`client`] | the client session state machine |
 //! | [`verify`] | request verification: the route of a request or the reference's error code |
+//! | [`fifo`] | the queue of the client's session and channels: no buffer while it holds one item |
 //! | [`ws`] | WebSocket framing (RFC 6455) for the server side, with no buffers of its own |
 
 pub mod client;
 pub mod config;
 mod error;
+pub mod fifo;
 pub mod handshake;
 pub mod packet;
 pub mod payload;
