@@ -59,6 +59,18 @@ pub(crate) fn put_spare(out: &mut Vec<u8>) {
     });
 }
 
+/// Lets go of `input`'s buffer once every byte of it is decoded. The
+/// decoder splits frames off the front, so a drained `input` still shares
+/// the buffer of the last read (with no capacity left of its own) and
+/// would keep it, and the bytes of the last frame, for as long as the
+/// socket is idle: 150 bytes per idle client connection after its `open`
+/// packet (heap profile, 2026-12-04).
+pub(crate) fn release_if_drained(input: &mut BytesMut) {
+    if input.is_empty() {
+        *input = BytesMut::new();
+    }
+}
+
 /// Reads what the socket has into `input`, through the thread's scratch
 /// buffer.
 pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
@@ -79,4 +91,28 @@ pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
             Poll::Pending => Poll::Pending,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_if_drained;
+    use bytes::BytesMut;
+
+    #[test]
+    fn a_drained_input_no_longer_holds_the_last_frame() {
+        let mut input = BytesMut::new();
+        input.extend_from_slice(b"a frame of 20 bytes.");
+        let frame = input.split_to(20).freeze();
+        assert!(input.is_empty());
+        assert!(!frame.is_unique(), "the drained input still shares it");
+        release_if_drained(&mut input);
+        assert!(frame.is_unique(), "released");
+
+        let mut partial = BytesMut::new();
+        partial.extend_from_slice(b"half a frame");
+        let first = partial.split_to(4).freeze();
+        release_if_drained(&mut partial);
+        assert_eq!(&partial[..], b" a frame", "undecoded bytes stay");
+        assert!(!first.is_unique());
+    }
 }

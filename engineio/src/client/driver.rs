@@ -7,8 +7,9 @@
 //! task, packets to a polling POST or the WebSocket writer, the next
 //! deadline to the timer (reset only when it changes). At most one polling
 //! GET and one POST are in flight; they are futures owned by this task, so
-//! dropping the driver cancels them. WebSocket reading and writing run in two
-//! small tasks per socket that report back over a channel.
+//! dropping the driver cancels them. A WebSocket is one socket future
+//! ([`WsConn::poll_socket`]), polled by this task too (the probe's as well
+//! during an upgrade); it reports what it reads over a queue.
 //!
 //! Backpressure: every event the driver emits is charged to the
 //! connection's [`Budget`] until the application has it. While the budget is
@@ -26,9 +27,10 @@
 //! the driver waits — for a graceful disconnect only, and at most
 //! `request_timeout` — for the `close` packet to leave, then stops.
 
-use std::future::{pending, Future};
+use std::future::{pending, poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::time::Sleep;
@@ -98,7 +100,9 @@ enum Probe {
     /// session; packets after it (none expected before `5`) wait in
     /// `early`.
     Open {
-        conn: WsConn,
+        /// Boxed: the probe lasts an upgrade, and the driver's future, which
+        /// an idle connection keeps for life, holds one socket inline only.
+        conn: Box<WsConn>,
         answered: bool,
         early: Vec<(Packet, Charge)>,
     },
@@ -246,9 +250,13 @@ impl Driver {
                     self.post = None;
                     self.on_post(r);
                 }
-                r = probe_opened(&mut self.probe) => self.on_probe_opened(r),
+                r = poll_fn(|cx| poll_probe(&mut self.probe, cx)) => {
+                    if let Some(r) = r {
+                        self.on_probe_opened(r);
+                    }
+                }
                 Some(io) = self.ws_io.recv() => self.on_ws(io),
-                () = socket_finished(&mut self.ws), if self.linger_until.is_some() => {}
+                () = poll_fn(|cx| poll_ws(&mut self.ws, cx)) => {}
                 () = &mut self.timer, if self.timer_at.is_some() => self.on_timer(),
                 () = self.budget.room(), if self.paused => {}
             }
@@ -290,7 +298,7 @@ impl Driver {
                         unreachable!("checked above")
                     };
                     conn.send(five);
-                    self.ws = Some(conn);
+                    self.ws = Some(*conn);
                     for (p, _charge) in early {
                         self.session.handle_packet(now, p);
                         self.drain_events(now);
@@ -540,7 +548,7 @@ impl Driver {
                 let conn = socket.start(id, self.ws_io_tx.clone(), self.budget.clone());
                 conn.send(packet);
                 self.probe = Some(Probe::Open {
-                    conn,
+                    conn: Box::new(conn),
                     answered: false,
                     early: Vec::new(),
                 });
@@ -618,18 +626,25 @@ async fn poll_slot<T>(slot: &mut Option<BoxFuture<T>>) -> T {
     }
 }
 
-async fn probe_opened(probe: &mut Option<Probe>) -> Result<WsSocket, OpenError> {
+/// The probe's step: `Some` once its WebSocket handshake is done, `None`
+/// when its open socket (which this polls) has finished.
+fn poll_probe(
+    probe: &mut Option<Probe>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<WsSocket, OpenError>>> {
     match probe {
-        Some(Probe::Opening { fut, .. }) => fut.as_mut().await,
-        _ => pending().await,
+        Some(Probe::Opening { fut, .. }) => fut.as_mut().poll(cx).map(Some),
+        Some(Probe::Open { conn, .. }) => conn.poll_socket(cx).map(|()| None),
+        None => Poll::Pending,
     }
 }
 
-/// Completes when the WebSocket's socket has finished (flushing a close).
-async fn socket_finished(ws: &mut Option<WsConn>) {
+/// Runs the WebSocket's socket; ready when it has finished (the loop then
+/// checks whether the driver is done, as after flushing a close).
+fn poll_ws(ws: &mut Option<WsConn>, cx: &mut Context<'_>) -> Poll<()> {
     match ws {
-        Some(w) => w.finished().await,
-        None => pending().await,
+        Some(w) => w.poll_socket(cx),
+        None => Poll::Pending,
     }
 }
 

@@ -36,7 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use super::response::upgrade_error;
 use super::session::{Inner, SessionHandle};
 use super::Shared;
-use crate::ws_io::{poll_read_into, put_spare, take_spare, OUT_BATCH};
+use crate::ws_io::{poll_read_into, put_spare, release_if_drained, take_spare, OUT_BATCH};
 
 /// How long the writer may take to send the closing frames after the
 /// reader stopped.
@@ -443,9 +443,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     }
                 }
             }
-            if self.input.is_empty() && self.input.capacity() > 0 {
-                self.input = BytesMut::new();
-            }
+            release_if_drained(&mut self.input);
             match poll_read_into(&mut self.io, cx, &mut self.input) {
                 Poll::Pending => return None,
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
