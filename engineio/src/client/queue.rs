@@ -142,7 +142,7 @@ impl<T> Drop for Receiver<T> {
             let mut s = lock(&self.shared);
             s.receiver = false;
             s.waker = None;
-            std::mem::replace(&mut s.items, Fifo::new())
+            std::mem::take(&mut s.items)
         };
         // Dropped outside the lock: a message's drop may send again.
         drop(items);

@@ -159,7 +159,7 @@ impl Reader {
     }
 }
 
-/// An open WebSocket whose socket task has not been started yet (the
+/// An open WebSocket whose socket has not been started yet (the
 /// handshake reads the `open` packet from it first).
 pub(crate) struct WsSocket {
     io: Stream,
@@ -291,7 +291,7 @@ pub(crate) async fn open(
 }
 
 impl WsSocket {
-    /// Reads the next packet (used by the handshake, before the socket task
+    /// Reads the next packet (used by the handshake, before the socket
     /// starts). `None` when the server closed the WebSocket.
     pub(crate) async fn read_packet(&mut self) -> Result<Option<Packet>, OpenError> {
         if self.closed.is_some() {
