@@ -1050,6 +1050,80 @@ async fn a_masked_frame_from_the_server_fails_the_connection() {
     assert_eq!(messages, 0, "the masked message was delivered");
 }
 
+/// The `101`, the `open` frame and a message in one write: what the
+/// handshake read past the `101` is the socket's first input. The server
+/// also sees the request head a browser would send: `Host`, the user's
+/// headers, the WebSocket ones.
+#[tokio::test]
+async fn frames_in_the_same_segment_as_the_101_are_not_lost() {
+    let _g = SERIAL.lock().await;
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let server = hostile({
+        let seen = seen.clone();
+        move |req: Req, mut s: TcpStream, w: Arc<AtomicU64>| {
+            let seen = seen.clone();
+            async move {
+                let key = req.header("sec-websocket-key").unwrap_or_default();
+                let accept =
+                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let mut out = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+                .into_bytes();
+                out.extend(frame(true, TEXT, open_fast().as_bytes()));
+                out.extend(frame(true, TEXT, b"4first"));
+                *seen.lock().unwrap() = Some(req);
+                write(&mut s, &w, &out).await;
+                let (r, mut wr) = s.into_split();
+                drain(r);
+                loop {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if !write_half(&mut wr, &w, &frame(true, TEXT, b"2")).await {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let client = builder(WEBSOCKET)
+        .header("x-custom", "yes")
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    let first = tokio::time::timeout(END_WITHIN, async {
+        loop {
+            match events.recv().await {
+                Some(ClientEvent::Message(m)) => return m,
+                Some(_) => {}
+                None => panic!("no message"),
+            }
+        }
+    })
+    .await
+    .expect("the message sent with the 101 never arrived");
+    assert_eq!(first, Data::Text("first".into()));
+    let req = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(req.method, "GET");
+    assert!(
+        req.target
+            .starts_with("/engine.io/?EIO=4&transport=websocket"),
+        "{req:?}"
+    );
+    assert_eq!(
+        req.header("host"),
+        Some(server.addr.to_string().as_str()),
+        "{req:?}"
+    );
+    assert_eq!(req.header("x-custom"), Some("yes"), "{req:?}");
+    assert_eq!(req.header("sec-websocket-version"), Some("13"), "{req:?}");
+    assert!(req
+        .header("upgrade")
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket")));
+    client.disconnect().await;
+}
+
 #[tokio::test]
 async fn a_large_message_that_trickles_in_over_many_reads_arrives_whole() {
     let _g = SERIAL.lock().await;

@@ -492,10 +492,12 @@ async fn handshake(
         TransportKind::WebSocket => {
             let url = req.websocket_url(None);
             let headers = req.websocket_headers(&url);
+            let direct = req.websocket_direct(&url);
             let mut ws = websocket::open(
                 req.http.clone(),
                 url,
                 headers,
+                direct,
                 req.ws_max_message_size,
                 req.request_timeout,
             )

@@ -341,10 +341,12 @@ impl Driver {
             let req = self.http();
             let url = req.websocket_url(Some(self.sid.as_str()));
             let headers = req.websocket_headers(&url);
+            let direct = req.websocket_direct(&url);
             let fut = websocket::open(
                 req.http.clone(),
                 url,
                 headers,
+                direct,
                 req.ws_max_message_size,
                 self.request_timeout,
             );

@@ -163,6 +163,7 @@ mod queue;
 mod request;
 mod sigint;
 mod websocket;
+mod ws_direct;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

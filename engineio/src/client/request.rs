@@ -167,6 +167,9 @@ pub(crate) struct Requests {
     /// stores into it; a client the user supplies keeps its own cookie
     /// settings.
     pub(crate) cookies: Option<Arc<Jar>>,
+    /// Whether a `ws://` handshake may go past reqwest (the default HTTP
+    /// client and no proxy in the environment; see `ws_direct`).
+    ws_direct: bool,
 }
 
 /// Why a polling request failed.
@@ -246,6 +249,7 @@ impl Requests {
             timestamp: options.timestamp_requests,
             ws_max_message_size: options.websocket_max_message_size,
             max_payload_size: options.max_payload_size,
+            ws_direct: cookies.is_some() && !super::ws_direct::proxy_configured(),
             cookies,
         })
     }
@@ -283,6 +287,15 @@ impl Requests {
         };
         h.insert(COOKIE, merged);
         h
+    }
+
+    /// The jar a WebSocket handshake to `url` stores its cookies in when it
+    /// goes past reqwest (`ws_direct`): for a plain `http` URL with the
+    /// default client and no proxy.
+    pub(crate) fn websocket_direct(&self, url: &Url) -> Option<Arc<Jar>> {
+        self.cookies
+            .clone()
+            .filter(|_| self.ws_direct && url.scheme() == "http")
     }
 
     fn polling_url(&self, sid: Option<&str>) -> Url {

@@ -1,5 +1,9 @@
 //! The WebSocket transport: the handshake made *through reqwest* (so the
-//! user's proxy, CA, client-certificate and cookie settings apply), then one
+//! user's proxy, CA, client-certificate and cookie settings apply) — or,
+//! for a plain `ws://` URL with the default client and no proxy, with
+//! hyper's HTTP/1 connection on a TCP stream of its own, which leaves the
+//! socket a bare [`TcpStream`] (`ws_direct`: reqwest's upgraded connection
+//! cost 1.1 KB per idle connection) — then one
 //! hand-written future per socket ([`Socket`]) that reads and writes frames
 //! with the sans-IO [`engineio_proto::ws`] codec in the client role
 //! (unmasked frames in, masked frames out), as the server's socket does.
@@ -36,20 +40,69 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use engineio_proto::ws::{self, MessageDecoder, OpCode, WsError, WsMessage};
+use reqwest::cookie::Jar;
 use reqwest::header::{
     HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use reqwest::{StatusCode, Url};
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use super::budget::{Budget, Charge};
 use super::error::{body_json, BoxError, ClientError};
 use super::queue;
+use super::ws_direct::{self, Answer};
 use crate::proto::Packet;
 use crate::ws_io::{poll_read_into, put_spare, release_if_drained, take_spare, OUT_BATCH};
 
-type Stream = reqwest::Upgraded;
+/// An open WebSocket's connection: a bare TCP stream when the handshake
+/// went past reqwest (`ws_direct`), reqwest's upgraded connection
+/// otherwise (TLS, proxies, a user's HTTP client).
+enum Stream {
+    Tcp(TcpStream),
+    Upgraded(reqwest::Upgraded),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Upgraded(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 /// Most fragments a message may come in (engine.io 6.6.13's
 /// `maxBufferedChunks` for its server); more fail the connection.
@@ -216,28 +269,47 @@ impl std::fmt::Display for OpenError {
     }
 }
 
-/// Opens a WebSocket with an HTTP/1.1 upgrade request sent through `http`.
+/// Opens a WebSocket with an HTTP/1.1 upgrade request sent through `http`,
+/// or past it on a TCP stream of its own when `direct` holds the
+/// connection's jar (see `ws_direct` for when).
 pub(crate) async fn open(
     http: reqwest::Client,
     url: Url,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
+    direct: Option<Arc<Jar>>,
     max_message_size: usize,
     timeout: Duration,
 ) -> Result<WsSocket, OpenError> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|e| OpenError::Handshake(e.to_string().into()))?;
     let key = STANDARD.encode(raw);
-    let req = http
-        .get(url)
-        .version(http::Version::HTTP_11)
-        .headers(headers)
-        .header(CONNECTION, HeaderValue::from_static("Upgrade"))
-        .header(UPGRADE, HeaderValue::from_static("websocket"))
-        .header(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"))
-        .header(SEC_WEBSOCKET_KEY, key.as_str());
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    headers.insert(
+        SEC_WEBSOCKET_KEY,
+        HeaderValue::from_str(&key).map_err(|e| OpenError::Handshake(Box::new(e)))?,
+    );
     // The timeout covers the handshake only; reqwest's per-request timeout
     // would also apply to the upgraded stream's lifetime.
     let handshake = async {
+        if let Some(jar) = &direct {
+            match ws_direct::handshake(&url, &headers, jar).await? {
+                Some(Answer::Switched(answer, tcp, rest)) => {
+                    check_answer(&answer, &key)?;
+                    return Ok((Stream::Tcp(tcp), rest));
+                }
+                Some(Answer::Refused(status, body)) => {
+                    return Err(OpenError::Rejected(status, body_json(&body)))
+                }
+                // No connection: reqwest's attempt says why.
+                None => {}
+            }
+        }
+        let req = http
+            .get(url)
+            .version(http::Version::HTTP_11)
+            .headers(headers.clone());
         let resp = req.send().await.map_err(OpenError::Http)?;
         let status = resp.status();
         if status != StatusCode::SWITCHING_PROTOCOLS {
@@ -251,25 +323,14 @@ pub(crate) async fn open(
             let body = resp.bytes().await.unwrap_or_default();
             return Err(OpenError::Rejected(status, body_json(&body)));
         }
-        let accept_ok = resp
-            .headers()
-            .get(SEC_WEBSOCKET_ACCEPT)
-            .is_some_and(|v| v.as_bytes() == accept_key(key.as_bytes()).as_bytes());
-        let upgrade_ok = resp
-            .headers()
-            .get(UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        if !accept_ok || !upgrade_ok {
-            return Err(OpenError::Handshake(
-                "invalid WebSocket handshake answer (Upgrade / Sec-WebSocket-Accept)".into(),
-            ));
-        }
-        resp.upgrade()
+        check_answer(resp.headers(), &key)?;
+        let upgraded = resp
+            .upgrade()
             .await
-            .map_err(|e| OpenError::Handshake(Box::new(e)))
+            .map_err(|e| OpenError::Handshake(Box::new(e)))?;
+        Ok((Stream::Upgraded(upgraded), Bytes::new()))
     };
-    let stream = tokio::time::timeout(timeout, handshake)
+    let (stream, rest) = tokio::time::timeout(timeout, handshake)
         .await
         .map_err(|_| OpenError::Timeout)??;
 
@@ -283,11 +344,30 @@ pub(crate) async fn open(
                 .with_max_chunks(usize::MAX)
                 .with_max_fragments(MAX_FRAGMENTS),
             max_size: max_message_size,
-            input: BytesMut::new(),
+            // What the handshake read past the `101`: the first frames.
+            input: BytesMut::from(&rest[..]),
             pong: None,
         },
         closed: None,
     })
+}
+
+/// Checks a `101` answer's `Upgrade` and `Sec-WebSocket-Accept` for `key`.
+fn check_answer(headers: &HeaderMap, key: &str) -> Result<(), OpenError> {
+    let accept_ok = headers
+        .get(SEC_WEBSOCKET_ACCEPT)
+        .is_some_and(|v| v.as_bytes() == accept_key(key.as_bytes()).as_bytes());
+    let upgrade_ok = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if accept_ok && upgrade_ok {
+        Ok(())
+    } else {
+        Err(OpenError::Handshake(
+            "invalid WebSocket handshake answer (Upgrade / Sec-WebSocket-Accept)".into(),
+        ))
+    }
 }
 
 impl WsSocket {
