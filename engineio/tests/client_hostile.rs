@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod client_util;
+
 use engineio::client::{
     blocking, Client, ClientBuilder, ClientError, ClientEvent, Data, DisconnectReason, Events,
 };
@@ -1092,17 +1094,7 @@ async fn frames_in_the_same_segment_as_the_101_are_not_lost() {
         .await
         .unwrap();
     let mut events = client.events();
-    let first = tokio::time::timeout(END_WITHIN, async {
-        loop {
-            match events.recv().await {
-                Some(ClientEvent::Message(m)) => return m,
-                Some(_) => {}
-                None => panic!("no message"),
-            }
-        }
-    })
-    .await
-    .expect("the message sent with the 101 never arrived");
+    let first = client_util::next_message(&mut events).await;
     assert_eq!(first, Data::Text("first".into()));
     let req = seen.lock().unwrap().clone().unwrap();
     assert_eq!(req.method, "GET");

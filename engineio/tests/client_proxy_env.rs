@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use engineio::client::{Client, ClientEvent};
+mod client_util;
+
+use client_util::next_message;
+use engineio::client::Client;
 use engineio::proto::TransportKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -109,17 +112,7 @@ async fn the_websocket_handshake_goes_through_the_proxy_of_the_environment() {
         .await
         .unwrap();
     let mut events = client.events();
-    let first = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match events.recv().await {
-                Some(ClientEvent::Message(m)) => return m,
-                Some(_) => {}
-                None => panic!("no message"),
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let first = next_message(&mut events).await;
     assert_eq!(first, "via the proxy".into());
     let head = seen
         .lock()
